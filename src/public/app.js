@@ -25,28 +25,36 @@ keyInput.value = stored.key;
 remember.checked = stored.remembered;
 if (stored.key) keyBox.open = true;
 const storeKey = () => saveKey(keyInput.value.trim(), remember.checked);
+// Enter in the key field must not submit (and reload) the page.
+el('key-form', HTMLFormElement).addEventListener('submit', (e) => e.preventDefault());
 keyInput.addEventListener('input', storeKey);
 remember.addEventListener('change', storeKey);
 
 /** Only the newest request's answer is shown; an older one still in flight is aborted. */
 let inflight = /** @type {AbortController | null} */ (null);
 
-/** @param {{ blob: Blob, filename: string }[]} images @param {string[]} titles */
-async function run(images, titles) {
+/**
+ * @param {{ blob: Blob, filename: string }[]} images
+ * @param {import('./view.js').SentImage[]} sent what to show beside each result
+ */
+async function run(images, sent) {
   inflight?.abort();
   const ctl = new AbortController();
   inflight = ctl;
   view.busy(images.length === 1 ? 'Predicting…' : `Predicting ${images.length} images…`);
+  let shown = false;
   try {
     const res = await predict(images, { apiKey: keyInput.value.trim(), signal: ctl.signal });
     if (ctl.signal.aborted) return;
-    view.show(res, titles);
+    view.show(res, sent); // the view now owns the previews' object URLs
+    shown = true;
   } catch (err) {
     if (isAbort(err) || ctl.signal.aborted) return;
     const e = err instanceof Error ? err : new PredictError(String(err));
     view.showError(e);
     if (e instanceof PredictError && (e.status === 401 || e.status === 403)) keyBox.open = true;
   } finally {
+    if (!shown) for (const s of sent) if (s.preview) URL.revokeObjectURL(s.preview);
     if (inflight === ctl) inflight = null;
   }
 }
@@ -54,7 +62,7 @@ async function run(images, titles) {
 const pad = new DrawingPad(canvas, {
   onStrokeEnd: () => {
     pad.toPngBlob().then(
-      (blob) => run([{ blob, filename: 'drawing.png' }], ['']),
+      (blob) => run([{ blob, filename: 'drawing.png' }], [{ title: '' }]),
       (err) => view.showError(err),
     );
   },
@@ -83,9 +91,14 @@ document.addEventListener('keydown', (e) => {
 function upload(list) {
   const files = Array.from(list ?? []);
   if (files.length === 0) return;
+  // The result is about the files now, not the drawing.
+  pad.clear();
   // Let the service judge the bytes (it decides the type from content, not the name) so a
   // wrong file gets the service's own error message.
-  run(files.map((f) => ({ blob: f, filename: f.name })), files.map((f) => f.name));
+  run(
+    files.map((f) => ({ blob: f, filename: f.name })),
+    files.map((f) => ({ title: f.name, preview: URL.createObjectURL(f) })),
+  );
 }
 fileInput.addEventListener('change', () => {
   upload(fileInput.files);

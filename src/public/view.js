@@ -4,6 +4,7 @@
 
 /** @typedef {import('./api.js').Prediction} Prediction */
 /** @typedef {import('./api.js').PredictResponse} PredictResponse */
+/** @typedef {{ title: string, preview?: string }} SentImage  preview: an object URL of an upload */
 
 const pct = new Intl.NumberFormat('en', { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
@@ -24,6 +25,8 @@ export class ResultView {
     const tpl = byId('result-template');
     if (!(tpl instanceof HTMLTemplateElement)) throw new Error('#result-template must be a <template>');
     this.template = tpl;
+    /** @type {string[]} */
+    this.previewUrls = [];
   }
 
   /** @param {string} text */
@@ -35,7 +38,7 @@ export class ResultView {
   /** Back to the empty state (after Clear). */
   reset() {
     this.hideError();
-    this.results.replaceChildren();
+    this.#replaceResults();
     this.results.removeAttribute('aria-busy');
     this.status.textContent = 'Draw a digit to start.';
     this.announce.textContent = 'Cleared.';
@@ -43,12 +46,13 @@ export class ResultView {
 
   /**
    * @param {PredictResponse} res
-   * @param {string[]} titles one per image sent ('' for the drawing)
+   * @param {SentImage[]} sent one per image, in request order
    */
-  show(res, titles) {
+  show(res, sent) {
     this.hideError();
-    const cards = res.predictions.map((p, i) => this.#card(p, titles[p.index ?? i] ?? ''));
-    this.results.replaceChildren(...cards);
+    const titles = sent.map((s) => s.title);
+    const cards = res.predictions.map((p, i) => this.#card(p, sent[p.index ?? i] ?? { title: '' }));
+    this.#replaceResults(cards, sent);
     this.results.removeAttribute('aria-busy');
     this.status.textContent = res.predictions.length === 1 ? '' : `${res.predictions.length} images`;
     this.announce.textContent = res.predictions.map((p, i) => {
@@ -92,7 +96,7 @@ export class ResultView {
     }
     this.error.replaceChildren(...parts);
     this.error.hidden = false;
-    this.results.replaceChildren();
+    this.#replaceResults();
     this.results.removeAttribute('aria-busy');
     this.status.textContent = '';
   }
@@ -102,8 +106,19 @@ export class ResultView {
     this.error.replaceChildren();
   }
 
-  /** @param {Prediction} p @param {string} title */
-  #card(p, title) {
+  /**
+   * Swaps the result cards, releasing the object URLs of the previous uploads' previews.
+   * @param {HTMLElement[]} [cards] @param {SentImage[]} [sent]
+   */
+  #replaceResults(cards = [], sent = []) {
+    for (const url of this.previewUrls) URL.revokeObjectURL(url);
+    this.previewUrls = sent.flatMap((s) => (s.preview ? [s.preview] : []));
+    this.results.replaceChildren(...cards);
+  }
+
+  /** @param {Prediction} p @param {SentImage} sent */
+  #card(p, sent) {
+    const { title } = sent;
     const frag = /** @type {DocumentFragment} */ (this.template.content.cloneNode(true));
     const q = (/** @type {string} */ sel) => {
       const el = frag.querySelector(sel);
@@ -117,6 +132,13 @@ export class ResultView {
     const article = q('.result');
     article.dataset.digit = String(p.digit);
     article.dataset.unsure = String(p.unsure);
+
+    const sentImg = q('.sent-img');
+    if (sent.preview && sentImg instanceof HTMLImageElement) {
+      sentImg.src = sent.preview;
+      sentImg.alt = `The uploaded image ${title}`;
+      q('.sent').hidden = false;
+    }
 
     const img = q('.input-img');
     const fig = q('.model-input');
