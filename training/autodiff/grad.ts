@@ -1,0 +1,83 @@
+// Reverse mode over a built graph: walks the nodes backwards from the loss, calls each op's
+// vector-Jacobian rule, and sums gradient contributions per value. Only nodes that lie on a path
+// from a `wrt` value to the loss get rules applied; inputs that need no gradient get no nodes.
+import type { Graph } from '../onnx/graph.js';
+import type { Node, Value } from '../onnx/types.js';
+import { shapeStr } from '../onnx/types.js';
+import { sameShape } from './broadcast.js';
+import { opDef } from './registry.js';
+import type { GradContext } from './rule.js';
+
+export interface GradOptions {
+  /** Gradient of the loss itself (defaults to 1; the loss must then be a scalar). */
+  seed?: Value;
+}
+
+export function gradients(g: Graph, loss: Value, wrt: readonly Value[], o: GradOptions = {}): Map<string, Value> {
+  const nodes = [...g.nodes];
+  // Values that depend on some wrt value.
+  const live = new Set(wrt.map((v) => v.name));
+  for (const n of nodes) if (n.inputs.some((v) => live.has(v.name))) n.outputs.forEach((v) => live.add(v.name));
+  if (!live.has(loss.name)) throw new Error(`loss ${loss.name} does not depend on any of the requested values`);
+  // Values the loss depends on.
+  const useful = new Set([loss.name]);
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i];
+    if (n.outputs.some((v) => useful.has(v.name))) n.inputs.forEach((v) => v.name && useful.add(v.name));
+  }
+
+  const parts = new Map<string, Value[]>();
+  const add = (v: Value, grad: Value) => {
+    if (grad.dtype !== v.dtype || !sameShape(grad.shape, v.shape)) {
+      throw new Error(`gradient of ${v.name} has ${grad.dtype}${shapeStr(grad.shape)}, value is ${v.dtype}${shapeStr(v.shape)}`);
+    }
+    const l = parts.get(v.name);
+    if (l) l.push(grad); else parts.set(v.name, [grad]);
+  };
+  const total = (name: string): Value | undefined => {
+    const l = parts.get(name);
+    if (!l || l.length === 0) return undefined;
+    if (l.length > 1) parts.set(name, [g.op1('Sum', l)]);
+    return parts.get(name)![0];
+  };
+
+  if (o.seed) add(loss, o.seed);
+  else {
+    if (loss.shape.some((d) => d !== 1)) throw new Error(`loss ${loss.name} ${shapeStr(loss.shape)} is not a scalar; pass a seed gradient`);
+    add(loss, g.op1('Reshape', [g.scalar(1), g.ints(loss.shape as number[])]));
+  }
+
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i];
+    if (!n.outputs.some((v) => useful.has(v.name) && live.has(v.name) && parts.has(v.name))) continue;
+    const needs = (k: number) => { const v = n.inputs[k]; return !!v && v.name !== '' && live.has(v.name) && v.dtype === 'float32'; };
+    if (!n.inputs.some((_, k) => needs(k))) continue;
+    const def = opDef(n.op);
+    if (!def || def.grad === undefined) throw new Error(`no gradient rule for op ${n.op} (node ${n.name})`);
+    if (def.grad === 'zero') continue;
+    const ctx: GradContext = {
+      g, node: n, attrs: n.attrs,
+      input: (k) => n.inputs[k],
+      output: (k) => n.outputs[k],
+      gradOut: (k) => (n.outputs[k] ? total(n.outputs[k].name) : undefined),
+      needs,
+    };
+    let grads: (Value | undefined)[];
+    try {
+      grads = def.grad(ctx);
+    } catch (e) {
+      throw new Error(`gradient of ${n.op} (node ${n.name}): ${(e as Error).message}`);
+    }
+    grads.forEach((gv, k) => { if (gv && needs(k)) add(n.inputs[k], gv); });
+  }
+
+  const out = new Map<string, Value>();
+  for (const v of wrt) {
+    const gv = total(v.name);
+    if (!gv) throw new Error(`${v.name} does not affect the loss`);
+    out.set(v.name, g.op1('Identity', [gv], {}, g.has(`${v.name}_grad`) ? undefined : `${v.name}_grad`));
+  }
+  return out;
+}
+
+export type { Node };

@@ -1,0 +1,91 @@
+// Pooling. MaxPool's gradient routes dY to the argmax positions given by its Indices output
+// (flattened over N·C·H·W): MaxUnpool when windows do not overlap, ScatterElements(add) when
+// they do (3×3/s2: one input can be the max of two windows and must receive both gradients).
+// AveragePool's adjoint is a depthwise ConvTranspose with a constant 1/(kh·kw) kernel.
+import type { InferContext, OutType } from '../../onnx/graph.js';
+import { attrInt, attrInts } from '../../onnx/types.js';
+import type { OpDef } from '../rule.js';
+import { expectDType, expectRank, req } from './infer-util.js';
+
+function poolGeom(c: { attrs: InferContext['attrs'] }) {
+  const k = [...attrInts(c.attrs, 'kernel_shape', [])];
+  if (k.length !== 2) throw new Error('kernel_shape [kh, kw] is required');
+  if (c.attrs.auto_pad !== undefined && c.attrs.auto_pad !== 'NOTSET') throw new Error('auto_pad is not supported');
+  if (attrInt(c.attrs, 'ceil_mode', 0) !== 0) throw new Error('ceil_mode is not supported');
+  const d = attrInts(c.attrs, 'dilations', [1, 1]);
+  if (d.some((x) => x !== 1)) throw new Error('pool dilations are not supported');
+  return { k, strides: [...attrInts(c.attrs, 'strides', [1, 1])], pads: [...attrInts(c.attrs, 'pads', [0, 0, 0, 0])] };
+}
+
+function poolInfer(c: InferContext): OutType[] {
+  const x = req(c, 0);
+  expectRank(x, 4); expectDType(x, 'float32');
+  const { k, strides, pads } = poolGeom(c);
+  const out = [0, 1].map((i) => Math.floor(((x.shape[2 + i] as number) + pads[i] + pads[i + 2] - k[i]) / strides[i]) + 1);
+  const shape = [x.shape[0], x.shape[1], out[0], out[1]];
+  return [{ dtype: 'float32', shape }, { dtype: 'int64', shape }];
+}
+
+export const poolOps: OpDef[] = [
+  {
+    op: 'MaxPool', infer: poolInfer,
+    grad: (c) => {
+      const dy = c.gradOut(0);
+      if (!dy || !c.needs(0)) return [undefined];
+      if (c.node.outputs.length < 2) throw new Error(`node ${c.node.name}: MaxPool gradient needs the Indices output (build it with 2 outputs)`);
+      const g = c.g;
+      const x = c.input(0);
+      const shape = x.shape as number[];
+      const idx = c.output(1);
+      const { k, strides } = poolGeom(c);
+      if (k.every((kk, i) => kk <= strides[i])) {
+        return [g.op1('MaxUnpool', [dy, idx, g.ints(shape)], { kernel_shape: k, strides })];
+      }
+      const total = shape.reduce((a, b) => a * b, 1);
+      const zeros = g.op1('Expand', [g.scalar(0), g.ints([total])]);
+      const flat = (v: typeof dy) => g.op1('Reshape', [v, g.ints([-1])]);
+      const sum = g.op1('ScatterElements', [zeros, flat(idx), flat(dy)], { axis: 0, reduction: 'add' });
+      return [g.op1('Reshape', [sum, g.ints(shape)])];
+    },
+  },
+  {
+    op: 'AveragePool', infer: (c) => poolInfer(c).slice(0, 1),
+    grad: (c) => {
+      const dy = c.gradOut(0);
+      if (!dy || !c.needs(0)) return [undefined];
+      const { k, strides, pads } = poolGeom(c);
+      if (pads.some((p) => p) && attrInt(c.attrs, 'count_include_pad', 0) === 0) {
+        throw new Error(`node ${c.node.name}: AveragePool gradient with pads needs count_include_pad=1`);
+      }
+      const x = c.input(0);
+      const C = x.shape[1] as number;
+      const kernel = c.g.constant(new Float32Array(C * k[0] * k[1]).fill(1 / (k[0] * k[1])), [C, 1, k[0], k[1]]);
+      const outPad = [0, 1].map((i) => (x.shape[2 + i] as number) - (strides[i] * ((dy.shape[2 + i] as number) - 1) + k[i] - pads[i] - pads[i + 2]));
+      return [c.g.op1('ConvTranspose', [dy, kernel], { group: C, strides, pads, output_padding: outPad })];
+    },
+  },
+  {
+    op: 'GlobalAveragePool',
+    infer: (c) => { const x = req(c, 0); expectRank(x, 4); return [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], 1, 1] }]; },
+    grad: (c) => {
+      const dy = c.gradOut(0);
+      if (!dy || !c.needs(0)) return [undefined];
+      const x = c.input(0);
+      const hw = (x.shape[2] as number) * (x.shape[3] as number);
+      return [c.g.op1('Expand', [c.g.op1('Mul', [dy, c.g.scalar(1 / hw)]), c.g.ints(x.shape as number[])])];
+    },
+  },
+  {
+    op: 'MaxUnpool',
+    infer: (c) => {
+      const x = req(c, 0);
+      const shape = c.constant(2);
+      if (!(shape instanceof BigInt64Array)) throw new Error('MaxUnpool needs a constant output_shape');
+      return [{ dtype: x.dtype, shape: Array.from(shape, Number) }];
+    },
+  },
+  {
+    op: 'ScatterElements',
+    infer: (c) => { const d = req(c, 0); expectDType(req(c, 1), 'int64'); return [{ dtype: d.dtype, shape: d.shape }]; },
+  },
+];
