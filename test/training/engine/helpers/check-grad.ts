@@ -35,7 +35,7 @@ export interface GradCheckResult {
 }
 
 export interface TapLike {
-  ok(v: unknown, msg?: string): void;
+  ok(v: unknown, msg: string): unknown;
 }
 
 /** Values spread over [-1,-lo] ∪ [lo,1] with distinct magnitudes (keeps FD off kinks and ties). */
