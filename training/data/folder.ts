@@ -4,24 +4,13 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve, extname } from 'node:path';
 import { PIXELS, type ImageDataset } from './dataset.js';
 import { DIGIT_CLASSES, DatasetNotFoundError } from './sources.js';
+import { preprocessImage, type Preprocessed } from '../../src/preprocess/index.js';
 
 export class FolderDatasetError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'FolderDatasetError';
   }
-}
-
-/** The contract of src/preprocess/index.ts (see .plan/CONTRACTS.md). */
-interface Preprocessed { pixels: Float32Array; blank: boolean }
-type PreprocessFn = (bytes: Uint8Array, opts: { mode: 'auto' | 'none'; maxPixels: number }) => Promise<Preprocessed>;
-
-async function loadPreprocess(): Promise<PreprocessFn> {
-  // Resolved at run time so the training side does not hard-wire the service's module layout.
-  const spec = new URL('../../src/preprocess/index.ts', import.meta.url).href;
-  const mod = (await import(spec)) as { preprocessImage?: PreprocessFn };
-  if (typeof mod.preprocessImage !== 'function') throw new Error('src/preprocess/index.ts exports no preprocessImage');
-  return mod.preprocessImage;
 }
 
 export interface FolderOptions {
@@ -62,7 +51,6 @@ export async function loadFolderDataset(dir: string, opts: FolderOptions = {}): 
   }
   if (files.length === 0) throw new FolderDatasetError(`${root}: no PNG files found under ${root}/<digit>/`);
 
-  const preprocess = await loadPreprocess();
   const pixels = new Float32Array(files.length * PIXELS);
   const keptFiles: string[] = [];
   const keptLabels: number[] = [];
@@ -71,7 +59,7 @@ export async function loadFolderDataset(dir: string, opts: FolderOptions = {}): 
     const file = files[i]!;
     let out: Preprocessed;
     try {
-      out = await preprocess(readFileSync(file), { mode: 'auto', maxPixels: opts.maxPixels ?? 4_000_000 });
+      out = await preprocessImage(readFileSync(file), { mode: 'auto', maxPixels: opts.maxPixels ?? 4_000_000 });
     } catch (e) {
       const code = (e as { code?: string }).code;
       throw new FolderDatasetError(`${file}: ${code ? `${code}: ` : ''}${(e as Error).message}`);
