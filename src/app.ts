@@ -1,0 +1,60 @@
+// Builds the Fastify app (never listens: server.ts does). Tests call buildApp and use
+// app.inject or listen on an ephemeral port themselves.
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import type { ModelSession } from './inference/model-session.js';
+import { createMetrics } from './metrics.js';
+import { ModelHost, openModelSession } from './model-host.js';
+import errorsPlugin from './plugins/errors.js';
+import metricsPlugin from './plugins/metrics.js';
+import metaRoutes from './routes/meta.js';
+import modelRoutes from './routes/models.js';
+import predictRoutes from './routes/predict.js';
+import probeRoutes from './routes/probes.js';
+import uiRoutes from './routes/ui.js';
+import './types.js';
+
+export interface AppDeps {
+  /** Use this session instead of opening MODEL_PATH in workers (tests inject wrapped sessions). */
+  openSession?: () => Promise<ModelSession>;
+}
+
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: config.LOG_LEVEL },
+    // one line per request comes from plugins/metrics.ts instead of Fastify's two
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: 'x-request-id',
+    genReqId: () => crypto.randomUUID(),
+    // Slow or stalled uploads end here instead of holding a socket forever.
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    connectionTimeout: 0,
+    bodyLimit: 1024 * 1024, // non-predict routes take no real bodies; /predict sets its own limits
+    // Our predict hook answers 503 shutting_down (JSON, Retry-After) while draining instead.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+  });
+
+  const metrics = createMetrics(config.BATCH_MAX_SIZE);
+  const host = new ModelHost(config, metrics, app.log, deps.openSession ?? (() => openModelSession(config, app.log)));
+  app.decorate('config', config);
+  app.decorate('metrics', metrics);
+  app.decorate('host', host);
+  app.addHook('onClose', async () => { await host.close(); });
+
+  // Registration order matters:
+  // 1. metrics + request log first, so every response (errors included) is counted and logged;
+  await app.register(metricsPlugin);
+  // 2. the error handler and JSON 404 (depends on metrics for rejection counts);
+  await app.register(errorsPlugin);
+  // 3. probes and metadata (never behind the API key);
+  await app.register(probeRoutes);
+  await app.register(metaRoutes);
+  await app.register(modelRoutes);
+  // 4. /predict in its own scope (multipart + raw-image parsers, auth, deadline hooks);
+  await app.register(predictRoutes);
+  // 5. the draw-a-digit page at / (web engineer's plugin).
+  await app.register(uiRoutes);
+
+  return app;
+}

@@ -1,0 +1,71 @@
+// The one error handler: every failure becomes { error: { code, message, details? } } with the
+// status its code maps to (src/errors.ts). Framework and multipart errors are mapped by code;
+// 5xx text is logged with the request id and hidden from the client.
+import type { FastifyError, FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { AppError, errorBody, isAppError, type ErrorCode } from '../errors.js';
+
+const FRAMEWORK_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_request',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_request',
+  FST_ERR_CTP_EMPTY_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
+  FST_ERR_VALIDATION: 'invalid_request',
+  FST_REQ_FILE_TOO_LARGE: 'payload_too_large',
+  FST_FILES_LIMIT: 'too_many_files',
+  FST_PARTS_LIMIT: 'too_many_files',
+  FST_FIELDS_LIMIT: 'payload_too_large',
+  FST_PROTO_VIOLATION: 'invalid_request',
+  FST_INVALID_MULTIPART_CONTENT_TYPE: 'unsupported_media_type',
+  FST_INVALID_JSON_FIELD_ERROR: 'invalid_request',
+};
+
+function byStatus(status: number | undefined): ErrorCode {
+  switch (status) {
+    case 401: return 'unauthorized';
+    case 404: return 'not_found';
+    case 413: return 'payload_too_large';
+    case 415: return 'unsupported_media_type';
+    case 503: return 'overloaded';
+    default: return status !== undefined && status >= 400 && status < 500 ? 'invalid_request' : 'internal';
+  }
+}
+
+export function toAppError(err: unknown): AppError {
+  if (isAppError(err)) return err;
+  const fe = err as Partial<FastifyError> & { message?: string };
+  const code = (fe.code && FRAMEWORK_CODES[fe.code]) || byStatus(fe.statusCode);
+  if (code === 'internal') return new AppError('internal', 'internal error', { cause: err });
+  // busboy's own messages ("Unexpected end of form", "Malformed part header") are client errors
+  return new AppError(code, fe.message ?? 'invalid request', { cause: err });
+}
+
+async function errorsPlugin(app: FastifyInstance): Promise<void> {
+  app.setErrorHandler((err, request, reply) => {
+    let e = toAppError(err);
+    // Busboy parse errors arrive without a status; they are malformed requests, not our faults.
+    if (e.code === 'internal' && /multipart|boundary|end of form|part header/i.test(String((err as Error)?.message))) {
+      e = new AppError('invalid_request', `malformed multipart body: ${(err as Error).message}`);
+    }
+    if (e.status >= 500) {
+      request.log.error({ err, code: e.code }, 'request failed');
+      e = new AppError(e.code, `${e.code === 'inference_failed' ? 'inference failed' : 'internal error'} (request id ${request.id})`);
+    } else {
+      request.log.info({ code: e.code, reason: e.message }, 'request rejected');
+    }
+    app.metrics.rejections.inc({ reason: e.code });
+    if (e.retryAfter !== undefined) void reply.header('Retry-After', String(e.retryAfter));
+    if (e.code === 'unauthorized') void reply.header('WWW-Authenticate', 'Bearer');
+    return reply.status(e.status).type('application/json; charset=utf-8').send(errorBody(e));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    app.metrics.rejections.inc({ reason: 'not_found' });
+    return reply.status(404).send(errorBody(new AppError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)));
+  });
+}
+
+export default fp(errorsPlugin, { name: 'errors', dependencies: ['metrics'] });

@@ -1,0 +1,27 @@
+// GET /v1/models: the model card (ONNX metadata_props), its input/output contract as read from
+// the loaded file, and the execution provider in use.
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../errors.js';
+
+export default async function modelRoutes(app: FastifyInstance): Promise<void> {
+  app.get('/v1/models', async () => {
+    const host = app.host;
+    const d = host.description;
+    if (!d) throw new AppError('not_ready', 'the model is not loaded yet', { retryAfter: 1 });
+    return {
+      models: [{
+        ...host.identity,
+        ready: host.state === 'ready',
+        provider: host.provider,
+        card: d.metadata,
+        inputs: d.inputs,
+        outputs: d.outputs,
+        classes: d.classes,
+        producer: d.producer,
+        opset: d.opset,
+        probabilities_output: d.probabilitiesOutput,
+        softmax_applied_by_service: d.softmaxApplied,
+      }],
+    };
+  });
+}

@@ -1,0 +1,109 @@
+// POST /predict: images in (multipart / raw image / JSON base64), digits out, in request order.
+import multipart from '@fastify/multipart';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+import { bearerAuth } from '../plugins/auth.js';
+import { encodeModelInputPng, preprocessImage, type Preprocessed } from '../preprocess/index.js';
+import { Semaphore } from '../util/semaphore.js';
+import { collectImages, RAW_IMAGE_TYPES, type UploadedImage } from './images.js';
+import { parseOr400, predictQuerySchema, type PredictQuery } from './schemas.js';
+
+export interface Prediction {
+  index: number;
+  filename?: string;
+  digit: number;
+  confidence: number;
+  probabilities: number[];
+  top: Array<{ digit: number; probability: number }>;
+  unsure: boolean;
+  blank: boolean;
+  input_png?: string;
+}
+
+const round = (p: number) => Math.round(p * 1e6) / 1e6;
+
+export default async function predictRoutes(app: FastifyInstance): Promise<void> {
+  const config = app.config;
+  const host = app.host;
+  const decodes = new Semaphore(config.PREPROCESS_CONCURRENCY);
+  const checkAuth = bearerAuth(config.API_KEY);
+
+  // Scoped to this plugin: multipart and raw-image parsing exist only on /predict.
+  await app.register(multipart, {
+    throwFileSizeLimit: true,
+    limits: { fileSize: config.MAX_FILE_BYTES, files: config.MAX_FILES, fields: 32, fieldSize: 64 * 1024, parts: config.MAX_FILES + 32, headerPairs: 200 },
+  });
+  app.addContentTypeParser(RAW_IMAGE_TYPES, { parseAs: 'buffer', bodyLimit: config.MAX_FILE_BYTES }, (_req, body, done) => done(null, body));
+  // JSON carries up to MAX_FILES base64 images (4/3 the bytes) plus a little syntax.
+  const jsonLimit = Math.ceil((config.MAX_FILES * config.MAX_FILE_BYTES * 4) / 3) + 64 * 1024;
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: jsonLimit }, app.getDefaultJsonParser('error', 'error'));
+
+  // Refuse before reading the body: wrong key, not ready, draining.
+  app.addHook('onRequest', async (request) => {
+    await checkAuth(request);
+    if (host.state === 'draining' || host.state === 'closed') throw new AppError('shutting_down', 'the server is shutting down', { retryAfter: 1 });
+    if (host.state !== 'ready' || !host.batcher) throw new AppError('not_ready', 'the model is not loaded yet', { retryAfter: 1 });
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(new AppError('timeout', `the request took longer than ${config.REQUEST_TIMEOUT_MS} ms`)), config.REQUEST_TIMEOUT_MS);
+    timer.unref();
+    request.deadline = ctl.signal;
+    request.raw.once('close', () => clearTimeout(timer));
+  });
+
+  async function preprocessAll(images: UploadedImage[], query: PredictQuery, signal?: AbortSignal): Promise<Preprocessed[]> {
+    const settled = await Promise.allSettled(images.map((img, index) => decodes.use(async () => {
+      if (signal?.aborted) throw signal.reason;
+      const end = app.metrics.preprocessDuration.startTimer({ mode: query.preprocess });
+      try {
+        return await preprocessImage(img.bytes, { mode: query.preprocess, maxPixels: config.MAX_IMAGE_PIXELS });
+      } catch (e) {
+        throw e instanceof AppError ? e.withDetails({ index, ...(img.filename ? { filename: img.filename } : {}) }) : e;
+      } finally {
+        end();
+      }
+    }, signal)));
+    // Report the first failing image in request order, so the answer does not depend on timing.
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    return settled.map((s) => (s as PromiseFulfilledResult<Preprocessed>).value);
+  }
+
+  app.post('/predict', async (request: FastifyRequest, reply) => {
+    const query = parseOr400(predictQuerySchema, request.query, 'query');
+    const images = await collectImages(request, config);
+    request.imageCount = images.length;
+    if (images.length > config.MAX_FILES) throw new AppError('too_many_files', `at most ${config.MAX_FILES} images per request`);
+    const batcher = host.batcher!;
+    // Shed load before decoding: images being decoded count against the queue too.
+    if (batcher.queueDepth + host.imagesPreprocessing + images.length > config.QUEUE_MAX) {
+      throw new AppError('overloaded', 'too many images waiting; retry shortly', { retryAfter: 1 });
+    }
+    host.imagesPreprocessing += images.length;
+    let inputs: Preprocessed[];
+    try {
+      inputs = await preprocessAll(images, query, request.deadline);
+    } finally {
+      host.imagesPreprocessing -= images.length;
+    }
+    const rows = await batcher.submit(inputs.map((p) => p.pixels), request.deadline);
+    const predictions: Prediction[] = await Promise.all(rows.map(async (probs, index) => {
+      const ranked = Array.from(probs, (p, digit) => ({ digit, probability: round(p) })).sort((a, b) => b.probability - a.probability);
+      const best = ranked[0];
+      const blank = inputs[index].blank;
+      app.metrics.predictions.inc({ digit: String(best.digit) });
+      return {
+        index,
+        ...(images[index].filename ? { filename: images[index].filename } : {}),
+        digit: best.digit,
+        confidence: best.probability,
+        probabilities: Array.from(probs, round),
+        top: ranked.slice(0, query.topk),
+        unsure: blank || best.probability < config.UNSURE_THRESHOLD,
+        blank,
+        ...(query.debug ? { input_png: (await encodeModelInputPng(inputs[index].pixels)).toString('base64') } : {}),
+      };
+    }));
+    return reply.send({ model: host.identity, provider: host.provider, predictions });
+  });
+}
