@@ -112,7 +112,8 @@ export class Batcher {
       this.timer = undefined;
       this.pump();
     }, Math.max(0, Math.ceil(ms)));
-    this.timer.unref();
+    // Not unref'd on purpose: it lives at most maxDelayMs and only while images wait, and those
+    // images' callers are owed an answer even if nothing else keeps the process alive.
   }
 
   private clearTimer(): void {
