@@ -91,7 +91,7 @@ export class ResultView {
     if (details !== undefined && details !== null) {
       const d = document.createElement('span');
       d.className = 'details';
-      d.textContent = `\n${typeof details === 'string' ? details : JSON.stringify(details)}`;
+      d.textContent = `\n${describeDetails(details)}`;
       parts.push(d);
     }
     this.error.replaceChildren(...parts);
@@ -177,6 +177,20 @@ function barRow(digit, prob, top) {
   value.textContent = pct.format(prob);
   li.append(label, track, value);
   return li;
+}
+
+/**
+ * The service's error details ({ index, filename, … }) as a line for people.
+ * @param {unknown} details
+ */
+function describeDetails(details) {
+  if (typeof details !== 'object' || details === null) return String(details);
+  const { index, filename, ...rest } = /** @type {Record<string, unknown>} */ (details);
+  const parts = [];
+  if (typeof index === 'number') parts.push(`image ${index + 1}${typeof filename === 'string' ? ` (${filename})` : ''}`);
+  else if (typeof filename === 'string') parts.push(filename);
+  for (const [k, val] of Object.entries(rest)) parts.push(`${k}: ${typeof val === 'string' ? val : JSON.stringify(val)}`);
+  return parts.join(', ');
 }
 
 /** @param {number | undefined} status @param {string | null} retryAfter */
