@@ -13,15 +13,14 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../src/config.js';
 import { describeModel } from '../src/inference/model-file.js';
-import { diffHistogram, histogramMean, histogramQuantileBound, readHistogram, type Histogram } from './lib/prom.js';
+import { BATCH_SIZE_METRIC, diffHistogram, histogramMean, histogramQuantileBound, readHistogram, type Histogram } from './lib/prom.js';
 import { digitPngs, jsonBody, loadDigits, multipartBody, pngBody, type Body } from './lib/payloads.js';
 import { measureRaw } from './lib/raw-ort.js';
 import { markdown, mib, scenarioTable, writeReport, type BatchStats, type LoadReport, type ScenarioRow, type Target } from './lib/report.js';
-import { runScenario, type ScenarioSpec } from './lib/scenario.js';
+import { PREDICT_PATH, runScenario, type ScenarioSpec } from './lib/scenario.js';
 import { startServer, type ServerHandle } from './lib/server-process.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const BATCH_METRIC = 'inference_batch_size'; // src/metrics.ts
 const MEMORY_LIMIT_MIB = 1024; // the container limit in docker/docker-compose.yml and docker/k8s/deployment.yaml
 const FAST_503_P99_MS = 100;
 
@@ -64,11 +63,11 @@ async function main(): Promise<void> {
   const json = pngs.slice(0, 64).map((p) => jsonBody([p]));
 
   const scenarios = (connections: Record<string, number>): Array<Omit<ScenarioSpec, 'durationS'>> => [
-    { name: 'png c=1', path: '/predict', bodies: single, connections: connections.c1 },
-    { name: 'png c=16', path: '/predict', bodies: single, connections: connections.c16 },
-    { name: 'png c=64', path: '/predict', bodies: single, connections: connections.c64 },
-    { name: 'multipart 16 img c=16', path: '/predict', bodies: multi, connections: connections.c16 },
-    { name: 'json base64 c=16', path: '/predict', bodies: json, connections: connections.c16 },
+    { name: 'png c=1', path: PREDICT_PATH, bodies: single, connections: connections.c1 },
+    { name: 'png c=16', path: PREDICT_PATH, bodies: single, connections: connections.c16 },
+    { name: 'png c=64', path: PREDICT_PATH, bodies: single, connections: connections.c64 },
+    { name: 'multipart 16 img c=16', path: PREDICT_PATH, bodies: multi, connections: connections.c16 },
+    { name: 'json base64 c=16', path: PREDICT_PATH, bodies: json, connections: connections.c16 },
   ];
   const normal = scenarios({ c1: 1, c16: 16, c64: 64 });
 
@@ -86,7 +85,7 @@ async function main(): Promise<void> {
   const shutdown: LoadReport['shutdown'] = [];
 
   async function batchHistogram(server: ServerHandle): Promise<Histogram | undefined> {
-    return readHistogram(await server.metrics(), BATCH_METRIC);
+    return readHistogram(await server.metrics(), BATCH_SIZE_METRIC);
   }
 
   async function runOn(server: ServerHandle, label: ScenarioRow['server'], spec: Omit<ScenarioSpec, 'durationS'>, seconds: number): Promise<ScenarioRow> {
@@ -108,7 +107,7 @@ async function main(): Promise<void> {
     log(`starting server (${label}) ...`);
     const server = await startServer({ root: ROOT, env: serverEnv(extra) });
     try {
-      await runScenario(server.url, { name: 'warm-up', path: '/predict', bodies: single, connections: 16, durationS: warmS });
+      await runScenario(server.url, { name: 'warm-up', path: PREDICT_PATH, bodies: single, connections: 16, durationS: warmS });
       return await fn(server);
     } finally {
       const s = await server.stop();
@@ -130,7 +129,7 @@ async function main(): Promise<void> {
     const before = server.memory();
     server.resetSampledPeak();
     const ov = await runOn(server, 'batched', {
-      name: `overload png c=${overloadConnections}`, path: '/predict', bodies: single, connections: overloadConnections,
+      name: `overload png c=${overloadConnections}`, path: PREDICT_PATH, bodies: single, connections: overloadConnections,
     }, overloadS);
     const after = server.memory();
     overload = {

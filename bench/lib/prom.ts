@@ -1,5 +1,8 @@
 // Just enough of the Prometheus text exposition format to read one histogram (buckets, sum,
 // count) from GET /metrics, and to subtract two scrapes so a scenario sees only its own batches.
+/** Images per onnxruntime run, as src/metrics.ts names it. */
+export const BATCH_SIZE_METRIC = 'inference_batch_size';
+
 export interface Histogram {
   /** Cumulative counts by upper bound ("+Inf" last), as exposed. */
   buckets: Array<{ le: number; count: number }>;

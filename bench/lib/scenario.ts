@@ -4,6 +4,9 @@
 import autocannon from 'autocannon';
 import type { Body } from './payloads.js';
 
+/** Where every scenario posts (src/routes/predict.ts). */
+export const PREDICT_PATH = '/predict';
+
 export interface ScenarioSpec {
   name: string;
   path: string; // e.g. /predict
