@@ -46,6 +46,12 @@ export function toAppError(err: unknown): AppError {
 async function errorsPlugin(app: FastifyInstance): Promise<void> {
   app.setErrorHandler((err, request, reply) => {
     let e = toAppError(err);
+    const fcode = (err as { code?: string }).code;
+    if (fcode === 'FST_FILES_LIMIT' || fcode === 'FST_PARTS_LIMIT') {
+      e = new AppError('too_many_files', `at most ${app.config.MAX_FILES} images per request`, { details: { max: app.config.MAX_FILES } });
+    } else if (fcode === 'FST_REQ_FILE_TOO_LARGE') {
+      e = new AppError('payload_too_large', `a file is over the ${app.config.MAX_FILE_BYTES}-byte limit`, { details: { maxBytes: app.config.MAX_FILE_BYTES } });
+    }
     // Busboy parse errors arrive without a status; they are malformed requests, not our faults.
     if (e.code === 'internal' && /multipart|boundary|end of form|part header/i.test(String((err as Error)?.message))) {
       e = new AppError('invalid_request', `malformed multipart body: ${(err as Error).message}`);
