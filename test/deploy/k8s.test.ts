@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_ENV_NAMES, loadConfig } from '../../src/config.js';
 import { execForm, finalStage, last, readDockerfile } from './helpers/dockerfile.js';
+import { parse as readYamlText } from 'yaml';
 import { at, K8S, quantity, readK8s, readYaml, ROOT, type K8sObject } from './helpers/repo.js';
 
 interface Probe { httpGet?: { path: string; port: string | number }; periodSeconds?: number; timeoutSeconds?: number }
@@ -105,4 +106,22 @@ t.test('Service and HPA point at the Deployment', async (t) => {
     t.same(at(pdb, 'spec', 'selector', 'matchLabels'), at(deployment, 'spec', 'selector', 'matchLabels'), 'PDB selects the same pods');
     t.ok(Number(at(pdb, 'spec', 'minAvailable')) < min, 'PDB leaves room to drain a node at minReplicas');
   }
+});
+
+t.test('docker/k8s-gpu overlay: the CUDA image, a GPU limit, valid config', async (t) => {
+  const k = readYaml('docker/k8s-gpu/kustomization.yaml') as {
+    resources: string[]; images: Array<{ name: string; newTag: string }>; patches: Array<{ target: { kind: string; name: string }; patch: string }>;
+  };
+  t.same(k.resources, ['../k8s'], 'builds on docker/k8s');
+  t.equal(k.images[0].name, container.image.split(':')[0], 'retags the base image');
+  t.equal(k.images[0].newTag, 'cuda');
+  const dep = k.patches.find((p) => p.target.kind === 'Deployment');
+  t.equal(dep?.target.name, deployment.metadata.name);
+  const patch = readYamlText(dep?.patch ?? '');
+  const c = (at(patch, 'spec', 'template', 'spec', 'containers', 0) ?? {}) as Container;
+  t.equal(c.name, container.name, 'patches the service container by name');
+  const merged = { ...env, ...Object.fromEntries(c.env.map((e) => [e.name, e.value ?? ''])) };
+  for (const e of c.env) t.ok((CONFIG_ENV_NAMES as string[]).includes(e.name), `env ${e.name} is a config variable`);
+  t.same(loadConfig(merged).EXECUTION_PROVIDERS, ['cuda', 'cpu']);
+  t.equal(String(c.resources.limits['nvidia.com/gpu']), '1', 'one GPU per pod');
 });
