@@ -74,6 +74,45 @@ export async function drawStroke(page: Page, points: readonly PadPoint[], steps 
   await page.mouse.up();
 }
 
+/**
+ * The same stroke as a finger (touch events) or a pen (pen-type pointer), sent through the
+ * DevTools protocol since Playwright's own API only moves a mouse.
+ */
+export async function drawStrokeAs(page: Page, kind: 'touch' | 'pen', points: readonly PadPoint[], steps = 12): Promise<void> {
+  const box = await page.locator('#pad').boundingBox();
+  if (!box) throw new Error('#pad is not visible');
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const path: Array<{ x: number; y: number }> = [];
+    points.forEach(([x, y], i) => {
+      const prev = points[i - 1];
+      const n = prev ? steps : 1;
+      for (let k = 1; k <= n; k++) {
+        const f = k / n;
+        const [px, py] = prev ?? [x, y];
+        path.push({ x: box.x + (px + (x - px) * f) * box.width, y: box.y + (py + (y - py) * f) * box.height });
+      }
+    });
+    const [first, ...rest] = path;
+    if (!first) throw new Error('a stroke needs at least one point');
+    if (kind === 'touch') {
+      await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 1 });
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [first] });
+      for (const p of rest) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [p] });
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+    } else {
+      const pen = { pointerType: 'pen' as const, button: 'left' as const };
+      await cdp.send('Input.dispatchMouseEvent', { type: 'mouseMoved', ...first, ...pen, button: 'none' });
+      await cdp.send('Input.dispatchMouseEvent', { type: 'mousePressed', ...first, ...pen, buttons: 1, clickCount: 1, force: 0.5 });
+      for (const p of rest) await cdp.send('Input.dispatchMouseEvent', { type: 'mouseMoved', ...p, ...pen, buttons: 1, force: 0.5 });
+      const last = rest.at(-1) ?? first;
+      await cdp.send('Input.dispatchMouseEvent', { type: 'mouseReleased', ...last, ...pen, buttons: 0, clickCount: 1 });
+    }
+  } finally {
+    await cdp.detach();
+  }
+}
+
 /** Strokes shaped like handwritten digits, in pad fractions. */
 export const STROKES = {
   // A slightly slanted vertical bar, as most people write a 1.

@@ -109,6 +109,11 @@ export function dropFile(page: Page, bytes: Buffer, name: string): Promise<void>
   return page.evaluate<void>(`window.pageProbe.dropFile(${JSON.stringify(bytes.toString('base64'))}, ${JSON.stringify(name)})`);
 }
 
+/** pointerType of every pointerdown the pad received so far. */
+export function pointerTypes(page: Page): Promise<string[]> {
+  return page.evaluate<string[]>('window.pageProbe.pointerTypes()');
+}
+
 /** Entries in the page's localStorage and sessionStorage. */
 export function storedKeys(page: Page): Promise<{ local: number; session: number }> {
   return page.evaluate<{ local: number; session: number }>('window.pageProbe.storedKeys()');

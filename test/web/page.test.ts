@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import type { Page } from 'playwright-core';
-import { chromiumMissing, drawStroke, launchBrowser, STROKES, writeFileAtomic, type Browser, type PadPoint } from './browser.js';
+import { chromiumMissing, drawStroke, drawStrokeAs, launchBrowser, STROKES, writeFileAtomic, type Browser, type PadPoint } from './browser.js';
 import {
-  NO_MODEL, PROBE_SCRIPT, dropFile, inkedPixels, isErrorBody, isPredictBody, pctText, readShown, roundTrip,
+  NO_MODEL, PROBE_SCRIPT, dropFile, inkedPixels, isErrorBody, isPredictBody, pctText, pointerTypes, readShown, roundTrip,
   startService, storedKeys, type PredictBody, type RunningService,
 } from './page-helpers.js';
 
@@ -151,6 +151,31 @@ t.test('draw-a-digit page in headless Chromium', { skip: missing ?? false }, asy
       t.equal(await page.locator('#results .result').count(), 0, `${name}: Escape clears the results`);
       const inked = await inkedPixels(page);
       t.equal(inked, 0, `${name}: Escape clears the pad`);
+    }
+    t.same(problems, [], 'no script errors');
+    await page.close();
+  });
+
+  t.test('a finger and a pen draw too (pointer events), without scrolling the page', async (t) => {
+    const { page, problems } = await openPage(browser, svc);
+    // A phone-sized, scrollable page: an upward drag on the pad would scroll it unless the pad
+    // takes the touch (touch-action: none).
+    await page.setViewportSize({ width: 390, height: 640 });
+    t.ok(await page.evaluate<boolean>('document.documentElement.scrollHeight > innerHeight'), 'the page can scroll');
+    const r = rng();
+    t.comment(`stroke placement seed ${r.seed}`);
+    for (const kind of ['touch', 'pen'] as const) {
+      await page.locator('#pad').focus();
+      await page.keyboard.press('Escape');
+      const stroke = placed(STROKES.one, r.next).reverse(); // drawn bottom to top
+      const rt = await roundTrip(page, () => drawStrokeAs(page, kind, stroke));
+      t.equal((await pointerTypes(page)).at(-1), kind, `${kind}: the pad got ${kind} pointer events`);
+      t.equal(rt.status, 200, `${kind}: a stroke end sends /predict`);
+      t.ok((await inkedPixels(page)) > 0, `${kind}: ink on the pad`);
+      t.equal(await page.evaluate<number>('window.scrollY'), 0, `${kind}: the page did not scroll`);
+      if (!isPredictBody(rt.body)) { t.fail(`${kind}: body ${JSON.stringify(rt.body)}`); continue; }
+      const [shown] = await checkShownMatches(t, page, rt.body, kind);
+      t.equal(shown?.digit, '1', `a 1 drawn by ${kind} is read as 1 (stroke ${JSON.stringify(stroke)})`, { skip: NO_MODEL });
     }
     t.same(problems, [], 'no script errors');
     await page.close();

@@ -6,7 +6,17 @@
 /** @param {Element | null} el */
 const visible = (el) => el instanceof HTMLElement && !el.hidden && el.offsetParent !== null;
 
+/** @type {string[]} pointerType of every pointerdown on the pad, to tell mouse, pen and touch apart */
+const pointerTypes = [];
+window.addEventListener('pointerdown', (e) => {
+  if (e.target instanceof Element && e.target.id === 'pad') pointerTypes.push(e.pointerType);
+}, true);
+
 const probe = {
+  pointerTypes() {
+    return [...pointerTypes];
+  },
+
   /** Everything each result card shows, once its images have decoded. */
   async readShown() {
     const imgs = /** @type {HTMLImageElement[]} */ ([...document.querySelectorAll('#results img')]);
