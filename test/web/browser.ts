@@ -24,6 +24,8 @@ const ARGS = [
   '--no-first-run',
   '--disable-component-update',
   '--disable-sync',
+  // Containers (CI) often give /dev/shm only 64 MB, which can crash renderers; use /tmp instead.
+  '--disable-dev-shm-usage',
 ];
 
 export interface Browser {
