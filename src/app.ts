@@ -41,6 +41,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.decorate('metrics', metrics);
   app.decorate('host', host);
   app.addHook('onClose', async () => { await host.close(); });
+  // Every route as registered (tests check each one is in openapi.yaml).
+  const routes: Array<{ method: string; url: string }> = [];
+  app.decorate('routeTable', routes);
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) routes.push({ method, url: r.url });
+  });
 
   // Registration order matters:
   // 1. metrics + request log first, so every response (errors included) is counted and logged;

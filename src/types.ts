@@ -8,6 +8,7 @@ declare module 'fastify' {
     config: Config;
     host: ModelHost;
     metrics: ServiceMetrics;
+    routeTable: ReadonlyArray<{ method: string; url: string }>;
   }
   interface FastifyRequest {
     /** Images in this request (for the request log line); 0 when none were read. */

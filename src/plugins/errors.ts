@@ -56,9 +56,12 @@ async function errorsPlugin(app: FastifyInstance): Promise<void> {
     if (e.code === 'internal' && /multipart|boundary|end of form|part header/i.test(String((err as Error)?.message))) {
       e = new AppError('invalid_request', `malformed multipart body: ${(err as Error).message}`);
     }
-    if (e.status >= 500) {
+    if (e.status === 500) {
+      // Our fault: the details go to the log with the request id, the client gets the id only.
       request.log.error({ err, code: e.code }, 'request failed');
       e = new AppError(e.code, `${e.code === 'inference_failed' ? 'inference failed' : 'internal error'} (request id ${request.id})`);
+    } else if (e.status >= 500) {
+      request.log.warn({ code: e.code, reason: e.message }, 'request refused');
     } else {
       request.log.info({ code: e.code, reason: e.message }, 'request rejected');
     }

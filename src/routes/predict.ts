@@ -27,6 +27,7 @@ export default async function predictRoutes(app: FastifyInstance): Promise<void>
   const host = app.host;
   const decodes = new Semaphore(config.PREPROCESS_CONCURRENCY);
   const checkAuth = bearerAuth(config.API_KEY);
+  const deadlineTimers = new WeakMap<FastifyRequest, NodeJS.Timeout>();
 
   // Scoped to this plugin: multipart and raw-image parsing exist only on /predict.
   await app.register(multipart, {
@@ -46,10 +47,12 @@ export default async function predictRoutes(app: FastifyInstance): Promise<void>
     if (host.state !== 'ready' || !host.batcher) throw new AppError('not_ready', 'the model is not loaded yet', { retryAfter: 1 });
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(new AppError('timeout', `the request took longer than ${config.REQUEST_TIMEOUT_MS} ms`)), config.REQUEST_TIMEOUT_MS);
-    timer.unref();
+    // Not unref'd: it is what guarantees the client an answer; cleared as soon as one is sent.
     request.deadline = ctl.signal;
+    deadlineTimers.set(request, timer);
     request.raw.once('close', () => clearTimeout(timer));
   });
+  app.addHook('onResponse', async (request) => clearTimeout(deadlineTimers.get(request)));
 
   async function preprocessAll(images: UploadedImage[], query: PredictQuery, signal?: AbortSignal): Promise<Preprocessed[]> {
     const settled = await Promise.allSettled(images.map((img, index) => decodes.use(async () => {

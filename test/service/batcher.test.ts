@@ -1,39 +1,18 @@
 import t from 'tap';
 import { Batcher, type BatcherOptions } from '../../src/inference/batcher.js';
-import type { ModelSession, RunResult } from '../../src/inference/model-session.js';
 import { OrtModelSession } from '../../src/inference/ort-session.js';
 import { isAppError } from '../../src/errors.js';
 import { buildTinyModel, seededRandom } from './helpers/tiny-model.js';
+import { ControlledSession, POISON } from './helpers/sessions.js';
 
 const seed = Date.now() >>> 0;
 const rand = seededRandom(seed);
 const image = () => Float32Array.from({ length: 784 }, () => rand());
-const POISON = -1; // an image whose first pixel is -1 makes the wrapped run fail
-
-/** A real onnxruntime session, recording batch sizes; runs can be held and poisoned. */
-class RecordingSession implements ModelSession {
-  batches: number[] = [];
-  private gate: Promise<void> | undefined;
-  private openGate: (() => void) | undefined;
-  constructor(private readonly inner: OrtModelSession) {}
-  get provider() { return this.inner.provider; }
-  get description() { return this.inner.description; }
-  hold(): void { this.gate = new Promise((r) => { this.openGate = r; }); }
-  release(): void { this.openGate?.(); this.gate = undefined; }
-  async run(input: Float32Array, n: number): Promise<RunResult> {
-    this.batches.push(n);
-    if (this.gate) await this.gate;
-    for (let i = 0; i < n; i++) if (input[i * 784] === POISON) throw new Error('poisoned batch');
-    return this.inner.run(input, n);
-  }
-  async dispose(): Promise<void> {}
-}
-
 const ort = await OrtModelSession.create(buildTinyModel(), { providers: ['cpu'], intraOpThreads: 1 });
 t.teardown(() => ort.dispose());
 
 function setup(opts: Partial<BatcherOptions>) {
-  const session = new RecordingSession(ort);
+  const session = new ControlledSession(ort);
   const depths: number[] = [];
   const batcher = new Batcher(session, { maxBatchSize: 8, maxDelayMs: 5, queueMax: 100, concurrency: 1, ...opts }, { onQueueDepth: (d) => depths.push(d) });
   return { session, batcher, depths };
