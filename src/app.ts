@@ -41,6 +41,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.decorate('metrics', metrics);
   app.decorate('host', host);
   app.addHook('onClose', async () => { await host.close(); });
+  // While draining, every response closes its connection: otherwise keep-alive sockets that were
+  // busy when close() began stay open (Fastify's keepAliveTimeout is 72 s) and hold the exit.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (host.state === 'draining' || host.state === 'closed') void reply.header('Connection', 'close');
+    return payload;
+  });
   // Every route as registered (tests check each one is in openapi.yaml).
   const routes: Array<{ method: string; url: string }> = [];
   app.decorate('routeTable', routes);
