@@ -27,18 +27,36 @@ export function gradients(g: Graph, loss: Value, wrt: readonly Value[], o: GradO
   }
 
   const parts = new Map<string, Value[]>();
+  // A contribution may have a shape that broadcasts to the value's (e.g. the [1,C,1,1] gradient
+  // of a mean): summing stays cheap and the total is expanded only if nothing full-sized arrives.
+  const fits = (gs: Value['shape'], vs: Value['shape']) =>
+    gs.length === vs.length && gs.every((d, i) => d === vs[i] || d === 1);
   const add = (v: Value, grad: Value) => {
-    if (grad.dtype !== v.dtype || !sameShape(grad.shape, v.shape)) {
+    if (grad.dtype !== v.dtype || !fits(grad.shape, v.shape)) {
       throw new Error(`gradient of ${v.name} has ${grad.dtype}${shapeStr(grad.shape)}, value is ${v.dtype}${shapeStr(v.shape)}`);
     }
     const l = parts.get(v.name);
     if (l) l.push(grad); else parts.set(v.name, [grad]);
   };
-  const total = (name: string): Value | undefined => {
+  const total = (name: string, full = true): Value | undefined => {
     const l = parts.get(name);
     if (!l || l.length === 0) return undefined;
-    if (l.length > 1) parts.set(name, [g.op1('Sum', l)]);
-    return parts.get(name)![0];
+    if (l.length > 1) {
+      // Full-sized terms first, so the broadcast term is added once at the end.
+      const full = l.filter((v) => sameShape(v.shape, g.get(name).shape));
+      const small = l.filter((v) => !full.includes(v));
+      let acc = full.length > 1 ? g.op1('Sum', full) : full[0];
+      const smallSum = small.length > 1 ? g.op1('Sum', small) : small[0];
+      acc = acc && smallSum ? g.op1('Add', [acc, smallSum]) : (acc ?? smallSum);
+      parts.set(name, [acc]);
+    }
+    let t = parts.get(name)![0];
+    const target = g.get(name).shape;
+    if (full && !sameShape(t.shape, target)) {
+      t = g.op1('Expand', [t, g.ints(target as number[])]);
+      parts.set(name, [t]);
+    }
+    return t;
   };
 
   if (o.seed) add(loss, o.seed);
@@ -59,7 +77,7 @@ export function gradients(g: Graph, loss: Value, wrt: readonly Value[], o: GradO
       g, node: n, attrs: n.attrs,
       input: (k) => n.inputs[k],
       output: (k) => n.outputs[k],
-      gradOut: (k) => (n.outputs[k] ? total(n.outputs[k].name) : undefined),
+      gradOut: (k) => (n.outputs[k] ? total(n.outputs[k].name, !def.broadcastGrad) : undefined),
       needs,
     };
     let grads: (Value | undefined)[];

@@ -23,4 +23,7 @@ export interface OpDef {
   readonly op: string;
   readonly infer: InferFn;
   readonly grad?: GradFn | 'zero';
+  /** The rule works with a gradOut that merely broadcasts to the output's shape (elementwise
+   *  arithmetic); other rules receive it expanded to the full shape. */
+  readonly broadcastGrad?: boolean;
 }

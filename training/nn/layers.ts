@@ -77,7 +77,7 @@ export function convBn(ctx: NetContext, x: Value, s: ConvSpec, bn: string): Valu
   return batchNorm(ctx, conv(ctx, x, s), bn);
 }
 
-/** Batch norm over N,H,W. Train: batch statistics composed from primitives, running stats updated
+/** Batch norm over N,H,W. Train: batch statistics from primitives, running stats updated
  *  (PyTorch convention: run = (1-m)·run + m·batch, running var unbiased). Eval: running stats. */
 export function batchNorm(ctx: NetContext, x: Value, name: string): Value {
   const g = ctx.g;
@@ -89,18 +89,16 @@ export function batchNorm(ctx: NetContext, x: Value, name: string): Value {
   if (ctx.mode !== 'train') {
     return g.op1('BatchNormalization', [x, gamma, beta, rm, rv], { epsilon: float(ctx.bnEps) });
   }
-  const axes = g.ints([0, 2, 3]);
-  const c4 = g.ints([1, C, 1, 1]);
-  const mean = g.op1('ReduceMean', [x, axes], { keepdims: 1 });
-  const xc = g.op1('Sub', [x, mean]);
-  const variance = g.op1('ReduceMean', [g.op1('Mul', [xc, xc]), axes], { keepdims: 1 });
-  const inv = g.op1('Reciprocal', [g.op1('Sqrt', [g.op1('Add', [variance, g.scalar(ctx.bnEps)])])]);
-  const scale = g.op1('Mul', [inv, g.op1('Reshape', [gamma, c4])]);
-  const y = g.op1('Add', [g.op1('Mul', [xc, scale]), g.op1('Reshape', [beta, c4])]);
+  // Batch statistics from two fast reductions (NOTE: var = E[x²] - E[x]², clamped at 0; fine in
+  // float32 for conv outputs whose |mean| is within a few std), then one affine kernel.
   const n = (x.shape[0] as number) * (x.shape[2] as number) * (x.shape[3] as number);
+  const sumNHW = (v: Value) => g.op1('ReduceSum', [v, g.ints([0, 2, 3])], { keepdims: 0 });
+  const mean = g.op1('Mul', [sumNHW(x), g.scalar(1 / n)]);
+  const meanSq = g.op1('Mul', [sumNHW(g.op1('Mul', [x, x])), g.scalar(1 / n)]);
+  const variance = g.op1('Relu', [g.op1('Sub', [meanSq, g.op1('Mul', [mean, mean])])]);
+  const y = g.op1('BatchNormalization', [x, gamma, beta, mean, variance], { epsilon: float(ctx.bnEps) });
   const m = ctx.bnMomentum;
-  const flat = (v: Value) => g.op1('Reshape', [v, g.ints([C])]);
-  const blend = (run: Value, batch: Value) => g.op1('Add', [g.op1('Mul', [run, g.scalar(1 - m)]), g.op1('Mul', [flat(batch), g.scalar(m)])]);
+  const blend = (run: Value, batch: Value) => g.op1('Add', [g.op1('Mul', [run, g.scalar(1 - m)]), g.op1('Mul', [batch, g.scalar(m)])]);
   ctx.updateBuffer(`${name}.running_mean`, blend(rm, mean));
   ctx.updateBuffer(`${name}.running_var`, blend(rv, g.op1('Mul', [variance, g.scalar(n / Math.max(n - 1, 1))])));
   return y;
@@ -126,8 +124,9 @@ export function dropout(ctx: NetContext, x: Value, name: string, p: number): Val
 
 export function maxPool(ctx: NetContext, x: Value, k: 2 | 3): Value {
   const attrs: Attrs = k === 2 ? { kernel_shape: [2, 2], strides: [2, 2] } : { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] };
-  // Training needs the argmax Indices for the gradient.
-  return ctx.mode === 'train' ? ctx.g.op('MaxPool', [x], attrs, 2)[0] : ctx.g.op1('MaxPool', [x], attrs);
+  // The overlapping 3×3 pool needs the argmax Indices for its gradient; the 2×2 one does not
+  // (and its single-output form stays on onnxruntime's fast path).
+  return ctx.mode === 'train' && k === 3 ? ctx.g.op('MaxPool', [x], attrs, 2)[0] : ctx.g.op1('MaxPool', [x], attrs);
 }
 
 export function linear(ctx: NetContext, x: Value, name: string, out: number): Value {

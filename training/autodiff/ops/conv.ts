@@ -4,6 +4,7 @@
 //       per group, pads (k-1)·d - p (stays on onnxruntime's NCHWc fast path);
 //       stride > 1 -> ConvTranspose (the adjoint of Conv) with output_padding.
 //   dW: 1×1/stride-1/unpadded/group-1 -> batched MatMul dY·Xᵀ summed over the batch;
+//       depthwise -> one group per (sample, channel) in the natural layout, summed over N;
 //       otherwise a role-swapped grouped Conv: batch <-> channels, dY as the kernel,
 //       stride <-> dilation, group = g.
 //   dB: ReduceSum of dY over N,H,W.
@@ -116,14 +117,18 @@ function gradW(c: GradContext, dy: Value, geo: ConvGeom): Value {
     pads[i + 2] = Math.max(pe, 0);
   }
   if (size[0] !== H || size[1] !== W) x = g.op1('Slice', [x, g.ints([0, 0]), g.ints(size), g.ints([2, 3])]);
-  const xs = Cg === 1 && G === C
-    ? g.op1('Reshape', [g.op1('Transpose', [x], { perm: [1, 0, 2, 3] }), g.ints([1, C * N, size[0], size[1]])])
-    : g.op1('Reshape', [g.op1('Transpose', [g.op1('Reshape', [x, g.ints([N, G, Cg, size[0], size[1]])])], { perm: [2, 1, 0, 3, 4] }), g.ints([Cg, G * N, size[0], size[1]])]);
-  const ks = M / G === 1 && G === M
-    ? g.op1('Transpose', [dy], { perm: [1, 0, 2, 3] })
-    : g.op1('Reshape', [g.op1('Transpose', [g.op1('Reshape', [dy, g.ints([N, G, M / G, Ho, Wo])])], { perm: [1, 2, 0, 3, 4] }), g.ints([M, N, Ho, Wo])]);
+  if (Cg === 1) {
+    // Depthwise (incl. multiplier): one group per (n, c), natural layout, no transposes; each
+    // group's im2col buffer is small enough to stay in cache. Sum the per-sample kernels over N.
+    const xs = g.op1('Reshape', [x, g.ints([1, N * C, size[0], size[1]])]);
+    const ks = g.op1('Reshape', [dy, g.ints([N * M, 1, Ho, Wo])]);
+    const per = g.op1('Conv', [xs, ks], { group: N * C, strides: geo.dilations, dilations: geo.strides, pads });
+    return g.op1('Reshape', [g.op1('ReduceSum', [g.op1('Reshape', [per, g.ints([N, M * kh * kw])]), g.ints([0])], { keepdims: 0 }), g.ints([M, 1, kh, kw])]);
+  }
+  const xs = g.op1('Reshape', [g.op1('Transpose', [g.op1('Reshape', [x, g.ints([N, G, Cg, size[0], size[1]])])], { perm: [2, 1, 0, 3, 4] }), g.ints([Cg, G * N, size[0], size[1]])]);
+  const ks = g.op1('Reshape', [g.op1('Transpose', [g.op1('Reshape', [dy, g.ints([N, G, M / G, Ho, Wo])])], { perm: [1, 2, 0, 3, 4] }), g.ints([M, N, Ho, Wo])]);
   const dw = g.op1('Conv', [xs, ks], { group: G, strides: geo.dilations, dilations: geo.strides, pads });
-  return Cg === 1 ? g.op1('Reshape', [dw, g.ints([M, 1, kh, kw])]) : g.op1('Transpose', [dw], { perm: [1, 0, 2, 3] });
+  return g.op1('Transpose', [dw], { perm: [1, 0, 2, 3] });
 }
 
 export const convOps: OpDef[] = [

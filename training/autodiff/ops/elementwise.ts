@@ -36,11 +36,11 @@ const mul = (c: GradContext, a: Value, b: Value): Value => c.g.op1('Mul', [a, b]
 
 export const elementwiseOps: OpDef[] = [
   {
-    op: 'Add', infer: arith,
+    op: 'Add', infer: arith, broadcastGrad: true,
     grad: (c) => { const dy = c.gradOut(0); return [0, 1].map((i) => (dy && c.needs(i) ? reduceToShape(c.g, dy, c.input(i).shape) : undefined)); },
   },
   {
-    op: 'Sub', infer: arith,
+    op: 'Sub', infer: arith, broadcastGrad: true,
     grad: (c) => {
       const dy = c.gradOut(0);
       return [
@@ -50,14 +50,19 @@ export const elementwiseOps: OpDef[] = [
     },
   },
   {
-    op: 'Mul', infer: arith,
+    op: 'Mul', infer: arith, broadcastGrad: true,
     grad: (c) => {
       const dy = c.gradOut(0);
+      if (dy && c.needs(0) && c.input(0) === c.input(1)) { // x·x: one term 2·x·dy (scale the smaller operand)
+        const small = dy.shape.reduce<number>((a, d) => a * (d as number), 1) < c.input(0).shape.reduce<number>((a, d) => a * (d as number), 1);
+        const two = small ? mul(c, c.input(0), mul(c, dy, c.g.scalar(2))) : mul(c, mul(c, c.input(0), c.g.scalar(2)), dy);
+        return [reduceToShape(c.g, two, c.input(0).shape), undefined];
+      }
       return [0, 1].map((i) => (dy && c.needs(i) ? reduceToShape(c.g, mul(c, dy, c.input(1 - i)), c.input(i).shape) : undefined));
     },
   },
   {
-    op: 'Div', infer: arith, // y = a / b: da = dy / b, db = -dy * y / b
+    op: 'Div', infer: arith, broadcastGrad: true, // y = a / b: da = dy / b, db = -dy * y / b
     grad: (c) => {
       const dy = c.gradOut(0);
       const b = c.input(1);
@@ -75,7 +80,8 @@ export const elementwiseOps: OpDef[] = [
   },
   unary('Neg', (c, dy) => c.g.op1('Neg', [dy])),
   unary('Identity', (_c, dy) => dy),
-  unary('Relu', (c, dy) => c.g.op1('Where', [c.g.op1('Greater', [c.output(0), c.g.scalar(0)]), dy, c.g.scalar(0)])),
+  // Mask as float and multiply: measured faster than Where in onnxruntime 1.30 CPU.
+  unary('Relu', (c, dy) => mul(c, dy, c.g.op1('Cast', [c.g.op1('Greater', [c.output(0), c.g.scalar(0)])], { to: 1 }))),
   unary('Sigmoid', (c, dy) => { // dy * y * (1 - y)
     const y = c.output(0);
     return mul(c, dy, mul(c, y, c.g.op1('Sub', [c.g.scalar(1), y])));

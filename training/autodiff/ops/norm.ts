@@ -1,6 +1,11 @@
-// Dropout (ONNX op, training mask output) and inference-mode BatchNormalization.
-// Training-mode batch norm is composed from primitives in training/nn/layers.ts, so its gradient
-// comes from the rules of ReduceMean/Sub/Mul/Sqrt/Div; only the eval-mode op is registered here.
+// Dropout (ONNX op, training mask output) and BatchNormalization in its inference form
+//   y = (x - mean) · scale / √(var + ε) + B
+// with *all five inputs differentiable*. Training-mode batch norm (training/nn/layers.ts) feeds
+// this op the batch mean and variance computed by ReduceSum primitives, so the whole batch-norm
+// gradient is this rule plus the reductions' rules — one fused affine kernel forward and a handful
+// of full-size passes backward instead of a dozen composed ones.
+import type { Value } from '../../onnx/types.js';
+import { attrFloat } from '../../onnx/types.js';
 import type { OpDef } from '../rule.js';
 import { expectDType, expectRank, req } from './infer-util.js';
 
@@ -35,6 +40,31 @@ export const normOps: OpDef[] = [
       for (let i = 1; i < 5; i++) if (req(c, i).shape.length !== 1 || req(c, i).shape[0] !== x.shape[1]) throw new Error(`BN input ${i} must be [C]`);
       if (c.attrs.training_mode) throw new Error('training-mode BatchNormalization is composed from primitives, not this op');
       return [{ dtype: x.dtype, shape: x.shape }];
+    },
+    grad: (c) => {
+      const dy = c.gradOut(0);
+      if (!dy) return [];
+      const g = c.g;
+      const [x, scale, , mean, variance] = [0, 1, 2, 3, 4].map((i) => c.input(i));
+      const C = x.shape[1] as number;
+      const c4 = (v: Value) => g.op1('Reshape', [v, g.ints([1, C, 1, 1])]);
+      const sumNHW = (v: Value) => g.op1('ReduceSum', [v, g.ints([0, 2, 3])], { keepdims: 0 });
+      const mul = (a: Value, b: Value) => g.op1('Mul', [a, b]);
+      const inv = g.op1('Reciprocal', [g.op1('Sqrt', [g.op1('Add', [variance, g.scalar(attrFloat(c.attrs, 'epsilon', 1e-5))])])]);
+      const s = mul(scale, inv);
+      const needStats = c.needs(1) || c.needs(3) || c.needs(4);
+      const dB = c.needs(2) || needStats ? sumNHW(dy) : undefined;
+      // Σ dy·(x - mean) = Σ dy·x - mean·Σ dy
+      const dyXc = c.needs(1) || c.needs(4) ? g.op1('Sub', [sumNHW(mul(dy, x)), mul(mean, dB!)]) : undefined;
+      const dScale = dyXc ? mul(dyXc, inv) : undefined;
+      return [
+        c.needs(0) ? mul(dy, c4(s)) : undefined,
+        c.needs(1) ? dScale : undefined,
+        c.needs(2) ? dB : undefined,
+        c.needs(3) ? g.op1('Neg', [mul(s, dB!)]) : undefined,
+        // d/dvar = Σ dy·(x-mean) · scale · (-1/2)(var+ε)^(-3/2)
+        c.needs(4) ? mul(mul(dScale!, s), mul(inv, g.scalar(-0.5))) : undefined,
+      ];
     },
   },
 ];

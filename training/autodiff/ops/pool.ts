@@ -1,10 +1,12 @@
-// Pooling. MaxPool's gradient routes dY to the argmax positions given by its Indices output
-// (flattened over N·C·H·W): MaxUnpool when windows do not overlap, ScatterElements(add) when
-// they do (3×3/s2: one input can be the max of two windows and must receive both gradients).
+// Pooling. MaxPool's gradient routes dY to the argmax positions: for a single-output tiled pool
+// by comparing each tile with its max; with the Indices output (flattened over N·C·H·W) by
+// MaxUnpool when windows do not overlap, ScatterElements(add) when they do (3×3/s2: one input
+// can be the max of two windows and must receive both gradients).
 // AveragePool's adjoint is a depthwise ConvTranspose with a constant 1/(kh·kw) kernel.
 import type { InferContext, OutType } from '../../onnx/graph.js';
 import { attrInt, attrInts } from '../../onnx/types.js';
-import type { OpDef } from '../rule.js';
+import type { Value } from '../../onnx/types.js';
+import type { GradContext, OpDef } from '../rule.js';
 import { expectDType, expectRank, req } from './infer-util.js';
 
 function poolGeom(c: { attrs: InferContext['attrs'] }) {
@@ -26,18 +28,42 @@ function poolInfer(c: InferContext): OutType[] {
   return [{ dtype: 'float32', shape }, { dtype: 'int64', shape }];
 }
 
+/** Gradient of a tiled (kernel == stride, unpadded) MaxPool without Indices: dY goes to the
+ *  positions equal to their tile's max. Keeps the forward on onnxruntime's fast single-output
+ *  MaxPool. NOTE: an exact tie inside a tile sends dY to every tied position; after ReLU the only
+ *  likely tie is an all-zero tile, whose gradient the ReLU mask then zeroes anyway. */
+function tiledMaxGrad(c: GradContext, dy: Value, k: number[]): Value {
+  const g = c.g;
+  const [N, C, H, W] = c.input(0).shape as number[];
+  const [Ho, Wo] = [dy.shape[2] as number, dy.shape[3] as number];
+  const [He, We] = [Ho * k[0], Wo * k[1]];
+  let x = c.input(0);
+  if (He !== H || We !== W) x = g.op1('Slice', [x, g.ints([0, 0]), g.ints([He, We]), g.ints([2, 3])]);
+  const tiles = g.ints([N, C, Ho, k[0], Wo, k[1]]);
+  const one = g.ints([N, C, Ho, 1, Wo, 1]);
+  const hit = g.op1('Cast', [g.op1('Equal', [g.op1('Reshape', [x, tiles]), g.op1('Reshape', [c.output(0), one])])], { to: 1 });
+  let dx = g.op1('Reshape', [g.op1('Mul', [hit, g.op1('Reshape', [dy, one])]), g.ints([N, C, He, We])]);
+  if (He !== H || We !== W) dx = g.op1('Pad', [dx, g.ints([0, 0, 0, 0, 0, 0, H - He, W - We])]);
+  return dx;
+}
+
 export const poolOps: OpDef[] = [
   {
     op: 'MaxPool', infer: poolInfer,
     grad: (c) => {
       const dy = c.gradOut(0);
       if (!dy || !c.needs(0)) return [undefined];
-      if (c.node.outputs.length < 2) throw new Error(`node ${c.node.name}: MaxPool gradient needs the Indices output (build it with 2 outputs)`);
       const g = c.g;
       const x = c.input(0);
       const shape = x.shape as number[];
+      const { k, strides, pads } = poolGeom(c);
+      if (c.node.outputs.length < 2) {
+        if (k.some((kk, i) => kk !== strides[i]) || pads.some((p) => p)) {
+          throw new Error(`node ${c.node.name}: overlapping or padded MaxPool needs the Indices output for its gradient (build it with 2 outputs)`);
+        }
+        return [tiledMaxGrad(c, dy, k)];
+      }
       const idx = c.output(1);
-      const { k, strides } = poolGeom(c);
       if (k.every((kk, i) => kk <= strides[i])) {
         return [g.op1('MaxUnpool', [dy, idx, g.ints(shape)], { kernel_shape: k, strides })];
       }

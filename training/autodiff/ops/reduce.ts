@@ -26,13 +26,13 @@ const reduceInfer = (c: InferContext): OutType[] => {
   return [{ dtype: x.dtype, shape }];
 };
 
-/** dY reshaped to keepdims form and broadcast (Expand) to the input's shape. */
+/** dY in keepdims form: it broadcasts to the input's shape, and the backward pass expands it
+ *  only if no full-sized gradient joins it (saves a full-size pass per mean/sum). */
 function expandBack(c: GradContext, dy: Value): Value {
   const x = c.input(0);
   const axes = reducedAxes(x, axesOf(c.node, c.g));
   const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : (d as number)));
-  const r = attrInt(c.attrs, 'keepdims', 1) === 1 ? dy : c.g.op1('Reshape', [dy, c.g.ints(kept)]);
-  return c.g.op1('Expand', [r, c.g.ints(x.shape as number[])]);
+  return attrInt(c.attrs, 'keepdims', 1) === 1 ? dy : c.g.op1('Reshape', [dy, c.g.ints(kept)]);
 }
 
 function reducedCount(c: GradContext): number {
@@ -58,7 +58,7 @@ export const reduceOps: OpDef[] = [
     grad: (c) => {
       const dy = c.gradOut(0);
       if (!dy || !c.needs(0)) return [undefined];
-      return [c.g.op1('Mul', [expandBack(c, dy), c.g.op1('Mul', [c.input(0), c.g.scalar(2)])])];
+      return [c.g.op1('Mul', [c.input(0), c.g.op1('Mul', [expandBack(c, dy), c.g.scalar(2)])])];
     },
   },
   { op: 'ReduceMax', infer: reduceInfer },
