@@ -189,7 +189,6 @@ export async function trainPhase(o: TrainPhaseOptions): Promise<TrainPhaseResult
     log(`${o.run} ${o.phase} epoch ${rec.epoch}/${epochs}: train loss ${rec.trainLoss.toFixed(4)} acc ${(100 * rec.trainAcc).toFixed(2)}%`
       + (v ? ` | val loss ${v.loss.toFixed(4)} acc ${(100 * v.accuracy).toFixed(2)}%` : '')
       + ` | ${Math.round(rec.imagesPerSec)} img/s, ${rec.seconds.toFixed(1)} s`);
-    if (o.shouldStop?.()) { interrupted = !meta.complete; break; }
   }
   return { status: interrupted ? 'interrupted' : 'complete', checkpoint: last, meta, trainer, train, val };
 }
