@@ -21,7 +21,7 @@ export type SchemaLookup = (op: string) => InferFn | undefined;
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.:/-]*$/;
 const DTYPE_OF: Record<string, DType> = {
-  Float32Array: 'float32', BigInt64Array: 'int64', Int32Array: 'int32', Uint8Array: 'bool',
+  Float32Array: 'float32', Float64Array: 'float64', BigInt64Array: 'int64', Int32Array: 'int32', Uint8Array: 'bool',
 };
 
 export class Graph {

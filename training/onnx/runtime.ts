@@ -27,8 +27,8 @@ export function createSession(model: Uint8Array, o: SessionOptions = {}): Promis
   });
 }
 
-const ORT_TYPE: Record<DType, 'float32' | 'int64' | 'int32' | 'bool'> = {
-  float32: 'float32', int64: 'int64', int32: 'int32', bool: 'bool',
+const ORT_TYPE: Record<DType, 'float32' | 'float64' | 'int64' | 'int32' | 'bool'> = {
+  float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool',
 };
 
 export function makeTensor(dtype: DType, data: TensorData, dims: readonly number[]): Tensor {

@@ -1,7 +1,7 @@
 // Core value types of the graph builder: dtypes, shapes (static numbers or named symbolic dims),
 // attributes with explicit int/float kinds (ONNX distinguishes them; JS numbers do not).
 
-export type DType = 'float32' | 'int64' | 'int32' | 'bool';
+export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'bool';
 /** A dimension: a fixed size, or a symbol such as 'N' (dynamic batch). */
 export type Dim = number | string;
 export type Shape = readonly Dim[];
@@ -30,7 +30,7 @@ export interface Node {
 }
 
 /** Constant tensor data carried by the graph (initializers). */
-export type TensorData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
+export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
 
 export interface Initializer {
   readonly value: Value;

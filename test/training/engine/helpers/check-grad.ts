@@ -53,7 +53,7 @@ export function awayFromZero(lo = 0.1, step = 0.05) {
 export async function checkGrad(
   specs: Record<string, InputSpec>,
   build: (g: Graph, inputs: Record<string, Value>) => Value,
-  o: { seed?: number; threads?: number } = {},
+  o: { seed?: number; threads?: number; freshSessions?: boolean; h?: number } = {},
 ): Promise<GradCheckResult> {
   const seed = o.seed ?? randomInt(2 ** 31);
   const rng = new Rng(seed);
@@ -75,16 +75,25 @@ export async function checkGrad(
   const checked = Object.keys(specs).filter((k) => (specs[k].check ?? (specs[k].dtype ?? 'float32') === 'float32'));
   const grads = gradients(g, loss, checked.map((k) => inputs[k]));
   for (const k of checked) g.output(grads.get(k)!);
-  const session = await createSession(serialize(g), { threads: o.threads ?? 1 });
+  const bytes = serialize(g);
+  let session = await createSession(bytes, { threads: o.threads ?? 1 });
+  // Ops with internal random state (Dropout with a seed attribute) repeat their draw only in a
+  // fresh session: evaluate every point in its own session then.
+  const sessionFor = async () => {
+    if (!o.freshSessions) return session;
+    await session.release();
+    session = await createSession(bytes, { threads: o.threads ?? 1 });
+    return session;
+  };
 
   const feeds = (over: Record<string, TensorData> = {}): Record<string, Tensor> => {
     const f: Record<string, Tensor> = {};
     for (const [name, v] of Object.entries({ ...inputs, proj })) f[name] = makeTensor(v.dtype, over[name] ?? data[name], v.shape as number[]);
     return f;
   };
-  const lossAt = async (over: Record<string, TensorData>) => (await session.run(feeds(over), ['L'])).L.data[0] as number;
+  const lossAt = async (over: Record<string, TensorData>) => (await (await sessionFor()).run(feeds(over), ['L'])).L.data[0] as number;
 
-  const base = await session.run(feeds());
+  const base = await (await sessionFor()).run(feeds());
   const failures: string[] = [];
   let checks = 0;
   for (const k of checked) {
@@ -94,9 +103,10 @@ export async function checkGrad(
     for (let d = 0; d < 3; d++) dirs.push(rng.fill(x.length, (r) => r.uniform() * 2 - 1));
     if (x.length <= 48) for (let i = 0; i < x.length; i++) { const e = new Float32Array(x.length); e[i] = 1; dirs.push(e); }
     for (const [di, v] of dirs.entries()) {
-      const plus = x.map((xi, i) => xi + H * v[i]);
-      const minus = x.map((xi, i) => xi - H * v[i]);
-      const fd = ((await lossAt({ [k]: plus })) - (await lossAt({ [k]: minus }))) / (2 * H);
+      const h = o.h ?? H;
+      const plus = x.map((xi, i) => xi + h * v[i]);
+      const minus = x.map((xi, i) => xi - h * v[i]);
+      const fd = ((await lossAt({ [k]: plus })) - (await lossAt({ [k]: minus }))) / (2 * h);
       let dot = 0;
       for (let i = 0; i < x.length; i++) dot += an[i] * v[i];
       checks++;
@@ -115,8 +125,9 @@ export async function assertGrad(
   t: TapLike,
   specs: Record<string, InputSpec>,
   build: (g: Graph, inputs: Record<string, Value>) => Value,
+  o: { freshSessions?: boolean; h?: number } = {},
 ): Promise<void> {
-  const r = await checkGrad(specs, build);
+  const r = await checkGrad(specs, build, o);
   t.ok(r.failures.length === 0 && r.checks > 0,
     r.failures.length ? r.failures.slice(0, 5).join('\n') : `${r.checks} directional checks within rel ${REL_TOL} (seed ${r.seed})`);
 }

@@ -1,0 +1,57 @@
+// Loud gaps: unknown ops fail where the graph is built, ops without a gradient fail when their
+// gradient is asked for (naming op and node), and every op the model configs emit has a rule.
+import t from 'tap';
+import { gradients } from '../../../training/autodiff/grad.js';
+import { newGraph, opDef } from '../../../training/autodiff/registry.js';
+import { DEFAULT_ARCH, type ArchConfig } from '../../../training/nn/arch.js';
+import { buildTrainGraph } from '../../../training/runner/graphs.js';
+import { listConfigs, loadRunConfig, toArch } from '../../../training/model/config.js';
+
+t.test('an unregistered op is an error at build time naming the op and node', async (t) => {
+  const g = newGraph();
+  const x = g.input('x', 'float32', [2, 2]);
+  t.throws(() => g.op1('Hardmax', [x]), /node Hardmax_\d+: op Hardmax has no schema/);
+});
+
+t.test('a registered op without a gradient rule throws naming op and node', async (t) => {
+  const g = newGraph();
+  const x = g.input('x', 'float32', [2, 3]);
+  const m = g.op1('ReduceSum', [g.op1('Max', [x, g.scalar(0.5)])], { keepdims: 0 });
+  t.throws(() => gradients(g, m, [x]), /no gradient rule for op Max \(node Max_\d+\)/);
+});
+
+t.test('builder validates shapes and dtypes where the node is made', async (t) => {
+  const g = newGraph();
+  const a = g.input('a', 'float32', [2, 3]);
+  const b = g.input('b', 'float32', [4, 5]);
+  t.throws(() => g.op1('MatMul', [a, b]), /node MatMul_\d+ \(MatMul\).*inner dims differ/);
+  t.throws(() => g.op1('Add', [a, g.input('i', 'int64', [2, 3])]), /dtype mismatch/);
+  t.throws(() => g.input('a', 'float32', [1]), /already used/);
+  t.throws(() => g.op1('Conv', [g.input('x', 'float32', [1, 3, 5, 5]), g.input('w', 'float32', [4, 2, 3, 3])]), /does not fit C=3/);
+});
+
+const everyBlock: ArchConfig = {
+  name: 'every-block', inputShape: [1, 28, 28], stem: { out: 8, k: 5 }, activation: 'gelu', classes: 10, headDropout: 0.2,
+  blocks: [
+    { kind: 'separable', out: 8, k: 3, dilation: 2, dwNorm: true },
+    { kind: 'conv', out: 8, k: 3, dilation: 3 },
+    { kind: 'maxpool', k: 3 },
+    { kind: 'dropout', p: 0.1 },
+    { kind: 'separable', out: 16, k: 5, dilation: 1, stride: 2 },
+    { kind: 'conv', out: 8, k: 3, dilation: 1, stride: 2 },
+    { kind: 'maxpool' },
+  ],
+};
+
+const archs: ArchConfig[] = [DEFAULT_ARCH, everyBlock, { ...everyBlock, name: 'silu', activation: 'silu' }];
+for (const name of listConfigs()) archs.push(toArch(loadRunConfig(name)));
+for (const arch of archs) {
+  for (const kind of ['adamw', 'sgd'] as const) {
+    t.test(`train graph of ${arch.name} (${kind}) uses only ops with gradient rules`, async (t) => {
+      const tg = buildTrainGraph({ arch, optimizer: { kind, weightDecay: 1e-4, clipGlobalNorm: 1 }, batchSize: 2, labelSmoothing: 0.1, frozen: () => false, bnMomentum: 0.1, bnEps: 1e-5 });
+      const ops = new Set(tg.graph.nodes.map((n) => n.op));
+      for (const op of ops) t.ok(opDef(op), `${op} is registered`);
+      t.ok(tg.params.length > 0 && tg.carried.length >= tg.params.length);
+    });
+  }
+}
