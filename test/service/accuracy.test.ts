@@ -2,7 +2,7 @@
 // (inverted, transparent background, large off-centre canvas, 16-bit, palette), end to end
 // through POST /predict: each must be within 0.5 points of the plain digits' accuracy.
 import t from 'tap';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from './helpers/app.js';
 import { renderDigit, VARIANTS, type Variant } from './helpers/images.js';
@@ -16,7 +16,18 @@ const PER_REQUEST = 16;
 
 if (!existsSync(MODEL)) {
   t.test('accuracy on user-style renderings of MNIST test digits', { skip: 'models/digits.onnx not yet built' }, async () => {});
+  t.test('the committed samples (README curl example) are read as their digits', { skip: 'models/digits.onnx not yet built' }, async () => {});
 } else {
+  t.test('the committed samples (README curl example) are read as their digits', async (t) => {
+    const app = await build(t, { MODEL_PATH: MODEL, MAX_FILES: 10 });
+    const files = Array.from({ length: 10 }, (_, d) => readFileSync(new URL(`../../samples/digit-${d}.png`, import.meta.url)));
+    const { body, contentType } = multipartBody(imageParts(files));
+    const res = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': contentType }, payload: body });
+    t.equal(res.statusCode, 200);
+    const digits = res.json<{ predictions: Array<{ digit: number }> }>().predictions.map((p) => p.digit);
+    t.same(digits, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'samples/digit-N.png is read as N');
+  });
+
   t.test('accuracy on user-style renderings of MNIST test digits', async (t) => {
     const seed = Date.now() >>> 0;
     const rand = seededRandom(seed);
