@@ -90,14 +90,22 @@ async function main(): Promise<void> {
 
   async function runOn(server: ServerHandle, label: ScenarioRow['server'], spec: Omit<ScenarioSpec, 'durationS'>, seconds: number): Promise<ScenarioRow> {
     const before = await batchHistogram(server);
+    const cpu0 = { server: server.cpuSeconds(), gen: process.cpuUsage(), at: performance.now() };
     const r = await runScenario(server.url, { ...spec, durationS: seconds, timeoutS: Math.max(15, config.REQUEST_TIMEOUT_MS / 1000 + 5) });
+    const wall = (performance.now() - cpu0.at) / 1000;
+    const serverCpu = server.cpuSeconds();
+    const gen = process.cpuUsage(cpu0.gen);
+    const cpu = {
+      server: serverCpu !== undefined && cpu0.server !== undefined ? (serverCpu - cpu0.server) / wall : undefined,
+      loadGenerator: (gen.user + gen.system) / 1e6 / wall,
+    };
     const after = await batchHistogram(server);
     let batch: BatchStats | undefined;
     if (after) {
       const h = diffHistogram(after, before);
       batch = { batches: h.count, meanSize: histogramMean(h), p50Bound: histogramQuantileBound(h, 0.5), p99Bound: histogramQuantileBound(h, 0.99) };
     }
-    const row: ScenarioRow = { ...r, server: label, batch };
+    const row: ScenarioRow = { ...r, server: label, batch, cpu };
     log(`  ${label.padEnd(9)} ${spec.name.padEnd(22)} ${Math.round(r.reqPerS)} req/s, ${Math.round(r.imagesPerS)} images/s, ` +
       `p99 ${r.latencyMs.p99.toFixed(1)} ms, non-2xx ${r.non2xx}, errors ${r.errors}, mean batch ${batch ? batch.meanSize.toFixed(1) : '?'}`);
     return row;

@@ -6,7 +6,12 @@ import type { RawResult } from './raw-ort.js';
 import type { ScenarioResult } from './scenario.js';
 
 export interface BatchStats { batches: number; meanSize: number; p50Bound: number; p99Bound: number }
-export interface ScenarioRow extends ScenarioResult { server: 'batched' | 'unbatched'; batch?: BatchStats }
+export interface ScenarioRow extends ScenarioResult {
+  server: 'batched' | 'unbatched';
+  batch?: BatchStats;
+  /** CPU used during the scenario, in cores (1 = one core busy throughout). */
+  cpu?: { server?: number; loadGenerator: number };
+}
 export interface Target { name: string; target: string; value: string; pass: boolean }
 
 export interface LoadReport {
@@ -52,11 +57,12 @@ function statusText(r: ScenarioResult): string {
 }
 
 export function scenarioTable(rows: ScenarioRow[]): string {
-  const head = '| server | scenario | conns | img/req | req/s | images/s | p50 ms | p90 ms | p99 ms | non-2xx / errors | mean batch |';
-  const sep = '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |';
+  const head = '| server | scenario | conns | img/req | req/s | images/s | p50 ms | p90 ms | p99 ms | non-2xx / errors | mean batch | CPU server / autocannon |';
+  const sep = '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |';
   const lines = rows.map((r) =>
     `| ${r.server} | ${r.name} | ${r.connections} | ${r.imagesPerRequest} | ${f0(r.reqPerS)} | ${f0(r.imagesPerS)} | ` +
-    `${f1(r.latencyMs.p50)} | ${f1(r.latencyMs.p90)} | ${f1(r.latencyMs.p99)} | ${statusText(r)} | ${r.batch ? f1(r.batch.meanSize) : '–'} |`);
+    `${f1(r.latencyMs.p50)} | ${f1(r.latencyMs.p90)} | ${f1(r.latencyMs.p99)} | ${statusText(r)} | ${r.batch ? f1(r.batch.meanSize) : '–'} | ` +
+    `${r.cpu ? `${f2(r.cpu.server ?? NaN)} / ${f2(r.cpu.loadGenerator)}` : '–'} |`);
   return [head, sep, ...lines].join('\n');
 }
 

@@ -12,12 +12,25 @@ export interface ServerHandle {
   env: Record<string, string>;
   /** Highest RSS seen by sampling, and the kernel's own high-water mark (VmHWM), in bytes. */
   memory(): { rssNow?: number; rssPeakSampled?: number; vmHwm?: number };
+  /** CPU seconds the server process has used so far (all threads: HTTP loop, workers, libuv pool). */
+  cpuSeconds(): number | undefined;
   /** Reset the sampled peak (e.g. before the overload scenario). */
   resetSampledPeak(): void;
   metrics(): Promise<string>;
   /** SIGTERM, wait for exit; resolves with the exit code and how long the drain took. */
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
   logTail(): string;
+}
+
+// /proc/<pid>/stat fields 14 and 15 (utime, stime) in clock ticks; USER_HZ is 100 on Linux.
+function procCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function freeLoopbackPort(): Promise<number> {
@@ -83,6 +96,7 @@ export async function startServer(opts: StartOptions): Promise<ServerHandle> {
     pid,
     env,
     memory: () => ({ rssNow: procStatusBytes(pid, 'VmRSS'), rssPeakSampled: peak || undefined, vmHwm: procStatusBytes(pid, 'VmHWM') }),
+    cpuSeconds: () => procCpuSeconds(pid),
     resetSampledPeak: () => { peak = 0; },
     metrics: async () => {
       const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) });
