@@ -95,19 +95,20 @@ export async function trainPhase(o: TrainPhaseOptions): Promise<TrainPhaseResult
   const maxLr = o.maxLr ?? phaseCfg.maxLr;
   const arch = o.arch ?? toArch(cfg);
   const last = lastCheckpoint(o.run, o.checkpointRoot);
-  const B = cfg.train.batchSize;
 
   const ds = await getDataset(data, o.dataDir, o.cache);
   const valSize = Math.min(o.valSize ?? cfg.train.valSize, Math.floor(ds.n * 0.2));
   const split = splitTrainVal(ds, valSize, o.seed);
   const train = o.subset ? subsetView(split.train, o.subset, o.seed) : split.train;
   const val = split.val;
+  // a small folder of one's own digits may hold fewer images than a batch: shrink the batch to fit
+  const B = Math.min(cfg.train.batchSize, train.indices.length);
   const perEpoch = batchesPerEpoch(train, B);
   const totalSteps = perEpoch * epochs;
   const augment = new Augmenter(cfg.train.augment);
 
   let meta: CheckpointMeta;
-  const trainer = await createTrainer({ arch, config: cfg, seed: deriveSeed(o.seed, o.phase === 'pretrain' ? 1 : 2), threads: o.threads, freezeBackbone: o.freezeBackbone });
+  const trainer = await createTrainer({ arch, config: cfg, seed: deriveSeed(o.seed, o.phase === 'pretrain' ? 1 : 2), threads: o.threads, freezeBackbone: o.freezeBackbone, batchSize: B });
   const fresh = (): CheckpointMeta => ({
     format: 'onnx-digits-checkpoint', version: 1, run: o.run, phase: o.phase, config: cfg, configSha: configSha(cfg),
     data, trainView: train.label, valView: val.label, seed: o.seed, epochs, maxLr, freezeBackbone: !!o.freezeBackbone,

@@ -63,3 +63,24 @@ t.test('interrupt mid-epoch + resume equals an uninterrupted run, bit for bit', 
   t.same(resumed.meta.history.map((h) => [h.trainLoss, h.trainAcc, h.valLoss, h.valAcc]), straight.meta.history.map((h) => [h.trainLoss, h.trainAcc, h.valLoss, h.valAcc]),
     'same per-epoch metrics');
 });
+
+t.test('finetune on a folder of PNGs with --freeze-backbone trains only the classifier', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'folder-ft-'));
+  const folder = new URL('../data/fixtures/digits/', import.meta.url).pathname;
+  const src = await trainPhase({ run: 'src', phase: 'pretrain', config: smoke, data: 'mnist', seed, subset: 256, valSize: 200, epochs: 1,
+    checkpointRoot: root, progress: false, log: quiet, cache });
+  const before = src.trainer.getState();
+  const params = Object.keys(src.trainer.paramShapes);
+  await src.trainer.dispose();
+  const lines: string[] = [];
+  const ft = await trainPhase({ run: 'folder', phase: 'finetune', config: smoke, data: folder, from: lastCheckpoint('src', root), freezeBackbone: true,
+    epochs: 3, seed, checkpointRoot: root, progress: false, log: (l) => lines.push(l) });
+  const after = ft.trainer.getState();
+  await ft.trainer.dispose();
+  t.equal(ft.status, 'complete');
+  t.equal(ft.train.indices.length + ft.val.indices.length, 6, 'the six fixture PNGs');
+  t.match(lines.join('\n'), /initialised \d+ tensors from .*src\/last\.ckpt$/m, 'digits -> digits keeps the classifier head');
+  const changed = params.filter((p) => !Buffer.from(after.tensors[p]!.data.buffer).equals(Buffer.from(before.tensors[p]!.data.buffer)));
+  t.ok(changed.length > 0, `${changed.length} tensors changed`);
+  t.same(changed.filter((p) => !p.startsWith('head.')), [], 'no backbone parameter changed');
+});
