@@ -1,8 +1,11 @@
 // GET /metrics (Prometheus text) and GET /openapi.yaml (the API contract, as committed).
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 
-export const OPENAPI_PATH = new URL('../../openapi.yaml', import.meta.url);
+// src/routes/ under tsx; dist/src/routes/ after `npm run build` (the file stays at the repo root).
+export const OPENAPI_PATH = [new URL('../../openapi.yaml', import.meta.url), new URL('../../../openapi.yaml', import.meta.url)]
+  .find((u) => existsSync(u)) ?? new URL('../../openapi.yaml', import.meta.url);
 
 export default async function metaRoutes(app: FastifyInstance): Promise<void> {
   app.get('/metrics', async (_request, reply) => {
