@@ -41,7 +41,7 @@ export default async function predictRoutes(app: FastifyInstance): Promise<void>
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: jsonLimit }, app.getDefaultJsonParser('error', 'error'));
 
   // Refuse before reading the body: wrong key, not ready, draining.
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     await checkAuth(request);
     if (host.state === 'draining' || host.state === 'closed') throw new AppError('shutting_down', 'the server is shutting down', { retryAfter: 1 });
     if (host.state !== 'ready' || !host.batcher) throw new AppError('not_ready', 'the model is not loaded yet', { retryAfter: 1 });
@@ -50,7 +50,12 @@ export default async function predictRoutes(app: FastifyInstance): Promise<void>
     // Not unref'd: it is what guarantees the client an answer; cleared as soon as one is sent.
     request.deadline = ctl.signal;
     deadlineTimers.set(request, timer);
-    request.raw.once('close', () => clearTimeout(timer));
+    // The response closing before it finished means the client went away: stop its work too
+    // (its queued images leave the queue). Not request.raw 'close': that fires once the body is read.
+    reply.raw.once('close', () => {
+      clearTimeout(timer);
+      if (!reply.raw.writableFinished) ctl.abort(new AppError('timeout', 'the client closed the connection'));
+    });
   });
   app.addHook('onResponse', async (request) => clearTimeout(deadlineTimers.get(request)));
 

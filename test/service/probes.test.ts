@@ -3,6 +3,7 @@
 import t, { type Test } from 'tap';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { parse } from 'yaml';
+import type { AddressInfo } from 'node:net';
 import { buildApp } from '../../src/app.js';
 import type { ModelSession } from '../../src/inference/model-session.js';
 import { build, testConfig } from './helpers/app.js';
@@ -166,6 +167,32 @@ t.test('a request over REQUEST_TIMEOUT_MS gets 504 and its images leave the queu
   await until(() => app.host.batcher!.runsInFlight === 0, 'the held run to end');
   t.same(session.batches.slice(warm), [2], 'the queued request never ran');
   t.equal((await predict(app)).statusCode, 200, 'still answering');
+});
+
+t.test('on a real listening server too: the deadline answers 504; a client that leaves frees the queue', async (t) => {
+  const session = await ControlledSession.create();
+  const app = await build(t, { BATCH_MAX_SIZE: 2, BATCH_MAX_DELAY_MS: 0, REQUEST_TIMEOUT_MS: 300 }, { openSession: async () => session });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/predict`;
+  const body = JSON.stringify({ images: [png.toString('base64'), png.toString('base64')] });
+  const post = (signal?: AbortSignal) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal });
+  session.hold();
+  const first = post();
+  await until(() => app.host.batcher!.runsInFlight === 1, 'the first batch to start');
+  const res = await post();
+  t.equal(res.status, 504, 'a queued request past its deadline gets 504 over HTTP');
+  t.equal(((await res.json()) as { error: { code: string } }).error.code, 'timeout');
+  t.equal((await first).status, 504);
+
+  const leaving = new AbortController();
+  const gone = post(leaving.signal).catch(() => 'aborted');
+  await until(() => app.host.batcher!.queueDepth === 2, 'the leaving client to be queued');
+  leaving.abort();
+  t.equal(await gone, 'aborted');
+  await until(() => app.host.batcher!.queueDepth === 0, 'its images to leave the queue');
+  session.release();
+  const ok = await post();
+  t.equal(ok.status, 200, 'still answering');
 });
 
 t.test('an inference failure is a 500 without internals; the next request works', async (t) => {
