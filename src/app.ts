@@ -43,7 +43,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.addHook('onClose', async () => { await host.close(); });
   // While draining, every response closes its connection: otherwise keep-alive sockets that were
   // busy when close() began stay open (Fastify's keepAliveTimeout is 72 s) and hold the exit.
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', async (request, reply, payload) => {
+    void reply.header('X-Request-Id', request.id); // the id 500 messages and the logs refer to
     if (host.state === 'draining' || host.state === 'closed') void reply.header('Connection', 'close');
     return payload;
   });

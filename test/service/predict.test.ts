@@ -60,6 +60,9 @@ t.test('raw image/png body', async (t) => {
   t.equal(p.top.length, 3, 'default topk is 3');
   t.equal(p.unsure, p.confidence < 0.5, 'unsure below UNSURE_THRESHOLD');
   t.notOk('input_png' in p);
+  t.match(res.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'every response names its request id');
+  const named = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'image/png', 'x-request-id': 'my-trace-42' }, payload: png });
+  t.equal(named.headers['x-request-id'], 'my-trace-42', 'a client-chosen id is kept');
 });
 
 t.test('multipart: several files, any field name, text fields ignored, request order kept', async (t) => {
