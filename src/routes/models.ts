@@ -8,6 +8,7 @@ export default async function modelRoutes(app: FastifyInstance): Promise<void> {
     const host = app.host;
     const d = host.description;
     if (!d) throw new AppError('not_ready', 'the model is not loaded yet', { retryAfter: 1 });
+    const structured = parseCardJson(d.metadata.model_card);
     return {
       models: [{
         ...host.identity,
@@ -21,7 +22,19 @@ export default async function modelRoutes(app: FastifyInstance): Promise<void> {
         opset: d.opset,
         probabilities_output: d.probabilitiesOutput,
         softmax_applied_by_service: d.softmaxApplied,
+        ...(structured ? { model_card: structured } : {}),
       }],
     };
   });
+}
+
+/** The training pipeline stores the whole card as JSON under metadata_props "model_card". */
+function parseCardJson(text: string | undefined): Record<string, unknown> | undefined {
+  if (!text) return undefined;
+  try {
+    const v: unknown = JSON.parse(text);
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }

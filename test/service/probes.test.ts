@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../../src/app.js';
 import type { ModelSession } from '../../src/inference/model-session.js';
-import { build, testConfig } from './helpers/app.js';
+import { build, testConfig, tinyModelFile } from './helpers/app.js';
 import { renderDigit } from './helpers/images.js';
 import { loadMnistTest, mnistDigit } from './helpers/mnist.js';
 import { spec, specMismatch } from './helpers/openapi.js';
@@ -42,6 +42,12 @@ t.test('probes, /v1/models, /metrics, /openapi.yaml on a ready app', async (t) =
   t.same(m.inputs, [{ name: 'input', type: 'float32', shape: ['N', 1, 28, 28] }]);
   t.same(m.outputs.map((o: { shape: unknown }) => o.shape), [['N', 10], ['N', 10]]);
   t.equal(m.provider, 'cpu');
+  t.notOk('model_card' in m, 'no structured card in a model without one');
+
+  const withCard = await build(t, { MODEL_PATH: tinyModelFile({ metadata: { name: 'carded', version: '2', model_card: JSON.stringify({ name: 'carded', parameters: 123 }) } }) });
+  const carded = await withCard.inject('/v1/models');
+  conforms(t, carded, 'GET', '/v1/models');
+  t.same(carded.json().models[0].model_card, { name: 'carded', parameters: 123 }, 'metadata_props model_card JSON is parsed');
 
   t.equal((await predict(app, 2)).statusCode, 200);
   t.equal((await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'text/plain' }, payload: 'x' })).statusCode, 415);
