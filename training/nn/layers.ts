@@ -124,9 +124,9 @@ export function dropout(ctx: NetContext, x: Value, name: string, p: number): Val
 
 export function maxPool(ctx: NetContext, x: Value, k: 2 | 3): Value {
   const attrs: Attrs = k === 2 ? { kernel_shape: [2, 2], strides: [2, 2] } : { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] };
-  // The overlapping 3×3 pool needs the argmax Indices for its gradient; the 2×2 one does not
-  // (and its single-output form stays on onnxruntime's fast path).
-  return ctx.mode === 'train' && k === 3 ? ctx.g.op('MaxPool', [x], attrs, 2)[0] : ctx.g.op1('MaxPool', [x], attrs);
+  // Training keeps the argmax Indices for the gradient (MaxUnpool / ScatterElements): measured
+  // faster in the whole train step than the single-output pool + tile-compare gradient.
+  return ctx.mode === 'train' ? ctx.g.op('MaxPool', [x], attrs, 2)[0] : ctx.g.op1('MaxPool', [x], attrs);
 }
 
 export function linear(ctx: NetContext, x: Value, name: string, out: number): Value {

@@ -12,6 +12,19 @@ export interface SessionOptions {
   /** 'all' enables the NCHWc layout transform that makes depthwise convs fast. */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   profile?: string;
+  /** onnxruntime session config entries, e.g. { 'session.intra_op.allow_spinning': '0' }. */
+  config?: Record<string, string>;
+}
+
+function nest(entries: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(entries)) {
+    const parts = key.split('.');
+    let node = out;
+    for (const p of parts.slice(0, -1)) node = (node[p] ??= {}) as Record<string, unknown>;
+    node[parts[parts.length - 1]] = value;
+  }
+  return out;
 }
 
 export function createSession(model: Uint8Array, o: SessionOptions = {}): Promise<Session> {
@@ -24,6 +37,7 @@ export function createSession(model: Uint8Array, o: SessionOptions = {}): Promis
     enableCpuMemArena: true,
     enableMemPattern: true,
     ...(o.profile ? { enableProfiling: true, profileFilePrefix: o.profile } : {}),
+    ...(o.config ? { extra: nest(o.config) } : {}),
   });
 }
 

@@ -24,6 +24,8 @@ export interface TrainerOptions {
   frozen?: (paramName: string) => boolean;
   /** Write an onnxruntime profile of the train session (file prefix). */
   profile?: string;
+  /** Extra onnxruntime session config entries for both sessions. */
+  sessionConfig?: Record<string, string>;
 }
 
 export interface TrainerState {
@@ -80,8 +82,8 @@ export class Trainer {
       frozen: o.frozen ?? (() => false), bnMomentum, bnEps,
     });
     const threads = o.intraOpThreads ?? 2;
-    const train = await createSession(serialize(tg.graph), { threads, profile: o.profile });
-    const evalSession = await createSession(serialize(buildEvalGraph(o.arch, { bnMomentum, bnEps })), { threads });
+    const train = await createSession(serialize(tg.graph), { threads, profile: o.profile, config: o.sessionConfig });
+    const evalSession = await createSession(serialize(buildEvalGraph(o.arch, { bnMomentum, bnEps })), { threads, config: o.sessionConfig });
     return new Trainer({ arch: o.arch, optimizer: o.optimizer, batchSize: o.batchSize, seed: o.seed, bnMomentum, bnEps }, tg, train, evalSession);
   }
 
