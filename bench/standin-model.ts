@@ -2,7 +2,8 @@
 // same graph and compute as the shipped model), so the load harness can measure serving cost
 // before training has finished:
 //   node --import tsx bench/standin-model.ts [config=default] [out.onnx=$TMPDIR/onnx-digits-standin-<config>.onnx]
-//   npm run bench:load -- --model $TMPDIR/onnx-digits-standin-default.onnx  Its predictions are meaningless.
+//   npm run bench:load -- --model $TMPDIR/onnx-digits-standin-default.onnx
+// Its predictions are meaningless.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
