@@ -86,6 +86,7 @@ export async function ablationPretrainCommand(o: TrainCommandOptions & { pipelin
   }
   const test = await testView('mnist', o.dataDir);
   const threads = int('threads', o.threads, 1);
+  const pre = ftMeta.from && existsSync(ftMeta.from) ? loadCheckpoint<CheckpointMeta>(ftMeta.from).meta : null;
   const rows: { epoch: number; scratch: number; pretrained: number }[] = [];
   for (const e of points) {
     const ck = (run: string) => (e === epochs && !existsSync(epochCheckpoint(run, e, o.checkpoints)) ? lastCheckpoint(run, o.checkpoints) : epochCheckpoint(run, e, o.checkpoints));
@@ -97,7 +98,7 @@ export async function ablationPretrainCommand(o: TrainCommandOptions & { pipelin
   const table = ['| fine-tuning epochs done | from scratch | Fashion-pretrained + fine-tuned | difference |', '| ---: | ---: | ---: | ---: |',
     ...rows.map((r) => `| ${r.epoch} of ${epochs} | ${pct(r.scratch)} | ${pct(r.pretrained)} | ${((r.pretrained - r.scratch) * 100).toFixed(2)} pp |`)];
   writeAblation(join(o.reports, `ablation-pretrain-${cfg.name}`), `From scratch vs Fashion-MNIST pre-training (${cfg.name}), MNIST test accuracy`, table,
-    { epochs, rows, scratchRun, pretrainedRun: ftRun },
-    [`Both arms: the same ${epochs}-epoch one-cycle schedule (accuracy read from checkpoints part-way through it, so early epochs are at high learning rate), same data order and augmentation; the pretrained arm's ${cfg.train.pretrain.epochs} Fashion-MNIST epochs are not counted in the epoch column.`]);
+    { epochs, rows, scratchRun, pretrainedRun: ftRun, pretraining: pre ? { data: pre.data, epochs: pre.epochs, trainView: pre.trainView, trainSeconds: pre.trainSeconds } : null },
+    [`Both arms: the same ${epochs}-epoch one-cycle schedule (accuracy read from checkpoints part-way through it, so early epochs are at high learning rate), same data order and augmentation; the pretrained arm's ${pre ? `${pre.epochs} ${pre.data} epochs (${pre.trainView})` : 'pre-training epochs'} are not counted in the epoch column.`]);
   return 0;
 }
