@@ -59,14 +59,21 @@ export function inverseAffine(p: AffineSample): [number, number, number, number,
   return [i00, i01, i00 * ox + i01 * oy + C, i10, i11, i10 * ox + i11 * oy + C];
 }
 
+/** Bilinear sample of the 28×28 image at `off`, zero outside. Written out by hand: this runs
+ *  100k times per batch, and a closure per pixel made augmentation cost 13 % of a training step. */
 function sampleBilinear(img: Float32Array, off: number, x: number, y: number): number {
+  const N = IMAGE_SIZE;
   const x0 = Math.floor(x), y0 = Math.floor(y);
   const fx = x - x0, fy = y - y0;
-  const at = (xx: number, yy: number) =>
-    xx < 0 || yy < 0 || xx >= IMAGE_SIZE || yy >= IMAGE_SIZE ? 0 : img[off + yy * IMAGE_SIZE + xx]!;
-  if (fx === 0 && fy === 0) return at(x0, y0);
-  return (at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx) * (1 - fy)
-    + (at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx) * fy;
+  if (x0 < -1 || y0 < -1 || x0 >= N || y0 >= N) return 0;
+  const inX0 = x0 >= 0, inX1 = x0 + 1 < N, inY0 = y0 >= 0, inY1 = y0 + 1 < N;
+  const r0 = off + y0 * N, r1 = r0 + N;
+  const p00 = inX0 && inY0 ? img[r0 + x0]! : 0;
+  if (fx === 0 && fy === 0) return p00;
+  const p10 = inX1 && inY0 ? img[r0 + x0 + 1]! : 0;
+  const p01 = inX0 && inY1 ? img[r1 + x0]! : 0;
+  const p11 = inX1 && inY1 ? img[r1 + x0 + 1]! : 0;
+  return (p00 * (1 - fx) + p10 * fx) * (1 - fy) + (p01 * (1 - fx) + p11 * fx) * fy;
 }
 
 function gaussianKernel(sigma: number): Float32Array {
