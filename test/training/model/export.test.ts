@@ -7,7 +7,8 @@ import { summarize, standardTwin } from '../../../training/model/summary.js';
 import { createTrainer } from '../../../training/pipeline/engine.js';
 import { openOnnx, inspectOnnx } from '../../../training/pipeline/onnx-file.js';
 import { buildExport, writeExport, cardFileFor } from '../../../training/pipeline/export.js';
-import { loadMnist, fullView, subsetView } from '../../../training/data/index.js';
+import { loadMnist, fullView, subsetView, loadFolderDataset } from '../../../training/data/index.js';
+import { evaluateModel } from '../../../training/pipeline/commands/evaluate.js';
 import { epochBatches } from '../../../training/data/batches.js';
 import { Rng } from '../../../training/data/rng.js';
 
@@ -91,5 +92,11 @@ t.test('export: BN folded, dynamic batch, matches the training graph eval mode t
   const a = await s.logits(x, 3), b = await tr.predict(x, 3);
   t.ok(a.every((v, i) => Math.abs(v - b[i]!) <= 1e-4), 'the written model (with metadata) scores like the checked one');
   await s.close();
+  // `evaluate` scores an exported file on a folder of PNGs (through the service preprocessing)
+  const folder = fullView(await loadFolderDataset(new URL('../data/fixtures/digits/', import.meta.url).pathname));
+  const fm = await evaluateModel(file, folder, 1);
+  t.equal(fm.n, 6);
+  t.equal(fm.confusion.flat().reduce((a, b) => a + b, 0), 6);
+  t.same(fm.perClass.filter((c) => c.support > 0).map((c) => [c.label, c.support]), [['0', 2], ['3', 2], ['7', 2]]);
   await tr.dispose();
 });
