@@ -39,6 +39,19 @@ function tiledMaxGrad(c: GradContext, dy: Value, k: number[]): Value {
   const [He, We] = [Ho * k[0], Wo * k[1]];
   let x = c.input(0);
   if (He !== H || We !== W) x = g.op1('Slice', [x, g.ints([0, 0]), g.ints([He, We]), g.ints([2, 3])]);
+  if (k[0] === k[1]) {
+    // Tile positions become a leading axis: SpaceToDepth -> [N, k², C, Ho, Wo], compared with the
+    // pooled max broadcast over that axis (long contiguous inner runs, unlike a 6-D tile
+    // broadcast), and DepthToSpace puts the gradient back in place.
+    const kk = k[0] * k[0];
+    const xs = g.op1('Reshape', [g.op1('SpaceToDepth', [x], { blocksize: k[0] }), g.ints([N, kk, C, Ho, Wo])]);
+    const one = g.ints([N, 1, C, Ho, Wo]);
+    const hit = g.op1('Cast', [g.op1('Equal', [xs, g.op1('Reshape', [c.output(0), one])])], { to: 1 });
+    const d5 = g.op1('Mul', [hit, g.op1('Reshape', [dy, one])]);
+    let dx = g.op1('DepthToSpace', [g.op1('Reshape', [d5, g.ints([N, kk * C, Ho, Wo])])], { blocksize: k[0], mode: 'DCR' });
+    if (He !== H || We !== W) dx = g.op1('Pad', [dx, g.ints([0, 0, 0, 0, 0, 0, H - He, W - We])]);
+    return dx;
+  }
   const tiles = g.ints([N, C, Ho, k[0], Wo, k[1]]);
   const one = g.ints([N, C, Ho, 1, Wo, 1]);
   const hit = g.op1('Cast', [g.op1('Equal', [g.op1('Reshape', [x, tiles]), g.op1('Reshape', [c.output(0), one])])], { to: 1 });
@@ -108,6 +121,22 @@ export const poolOps: OpDef[] = [
       const shape = c.constant(2);
       if (!(shape instanceof BigInt64Array)) throw new Error('MaxUnpool needs a constant output_shape');
       return [{ dtype: x.dtype, shape: Array.from(shape, Number) }];
+    },
+  },
+  {
+    op: 'SpaceToDepth',
+    infer: (c) => {
+      const x = req(c, 0); const b = attrInt(c.attrs, 'blocksize', 0);
+      if (b < 1 || (x.shape[2] as number) % b || (x.shape[3] as number) % b) throw new Error(`blocksize ${b} does not divide H, W`);
+      return [{ dtype: x.dtype, shape: [x.shape[0], (x.shape[1] as number) * b * b, (x.shape[2] as number) / b, (x.shape[3] as number) / b] }];
+    },
+  },
+  {
+    op: 'DepthToSpace',
+    infer: (c) => {
+      const x = req(c, 0); const b = attrInt(c.attrs, 'blocksize', 0);
+      if (b < 1 || (x.shape[1] as number) % (b * b)) throw new Error(`blocksize ${b}² does not divide C`);
+      return [{ dtype: x.dtype, shape: [x.shape[0], (x.shape[1] as number) / (b * b), (x.shape[2] as number) * b, (x.shape[3] as number) * b] }];
     },
   },
   {
