@@ -38,21 +38,21 @@ export function gradients(g: Graph, loss: Value, wrt: readonly Value[], o: GradO
     const l = parts.get(v.name);
     if (l) l.push(grad); else parts.set(v.name, [grad]);
   };
-  const total = (name: string, full = true): Value | undefined => {
+  const total = (name: string, expand = true): Value | undefined => {
     const l = parts.get(name);
     if (!l || l.length === 0) return undefined;
     if (l.length > 1) {
       // Full-sized terms first, so the broadcast term is added once at the end.
-      const full = l.filter((v) => sameShape(v.shape, g.get(name).shape));
-      const small = l.filter((v) => !full.includes(v));
-      let acc = full.length > 1 ? g.op1('Sum', full) : full[0];
-      const smallSum = small.length > 1 ? g.op1('Sum', small) : small[0];
-      acc = acc && smallSum ? g.op1('Add', [acc, smallSum]) : (acc ?? smallSum);
+      const fullTerms = l.filter((v) => sameShape(v.shape, g.get(name).shape));
+      const small = l.filter((v) => !fullTerms.includes(v));
+      const smallSum: Value | undefined = small.length > 1 ? g.op1('Sum', small) : small[0];
+      let acc = fullTerms.length > 1 ? g.op1('Sum', fullTerms) : fullTerms[0];
+      acc = acc && smallSum ? g.op1('Add', [acc, smallSum]) : (acc ?? smallSum!);
       parts.set(name, [acc]);
     }
     let t = parts.get(name)![0];
     const target = g.get(name).shape;
-    if (full && !sameShape(t.shape, target)) {
+    if (expand && !sameShape(t.shape, target)) {
       t = g.op1('Expand', [t, g.ints(target as number[])]);
       parts.set(name, [t]);
     }
@@ -98,4 +98,3 @@ export function gradients(g: Graph, loss: Value, wrt: readonly Value[], o: GradO
   return out;
 }
 
-export type { Node };

@@ -50,7 +50,23 @@ export interface SerializeOptions {
   docString?: string;
 }
 
+/** Nodes and initializers that contribute to some graph output (rules and peepholes may leave
+ *  dead nodes behind; they are not serialised). */
+function live(g: Graph) {
+  const need = new Set(g.outputs.map((v) => v.name));
+  const nodes = [];
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const n = g.nodes[i];
+    if (!n.outputs.some((v) => need.has(v.name))) continue;
+    nodes.push(n);
+    for (const v of n.inputs) if (v.name) need.add(v.name);
+  }
+  nodes.reverse();
+  return { nodes, initializers: g.initializers.filter((i) => need.has(i.value.name)) };
+}
+
 export function toModelProto(g: Graph, o: SerializeOptions = {}): onnxProto.onnx.IModelProto {
+  const { nodes, initializers } = live(g);
   return {
     irVersion: IR_VERSION,
     producerName: o.producer ?? 'onnx-digits',
@@ -60,12 +76,12 @@ export function toModelProto(g: Graph, o: SerializeOptions = {}): onnxProto.onnx
     metadataProps: Object.entries(o.metadata ?? {}).map(([key, value]) => ({ key, value })),
     graph: {
       name: g.name,
-      node: g.nodes.map((n) => ({
+      node: nodes.map((n) => ({
         opType: n.op, name: n.name, domain: '',
         input: n.inputs.map((v) => v.name), output: n.outputs.map((v) => v.name),
         attribute: Object.entries(n.attrs).map(([k, a]) => attribute(k, a)),
       })),
-      initializer: g.initializers.map(({ value, data }) => ({
+      initializer: initializers.map(({ value, data }) => ({
         name: value.name, dataType: ELEM[value.dtype], dims: [...(value.shape as number[])], rawData: rawBytes(data),
       })),
       input: g.inputs.map(valueInfo),
