@@ -33,6 +33,9 @@ export interface NetContext {
   updateBuffer(name: string, next: Value): void;
   /** Export mode: the current data of a param/buffer (for folding). */
   data(name: string): Float32Array;
+  /** Train mode: whether the BN layer `name` (both params frozen) uses its running statistics
+   *  instead of batch statistics, leaving them unchanged (a frozen backbone in eval mode). */
+  frozenStats?(name: string): boolean;
   /** Train mode: a dropout mask input of `shape`, fed each step (0 or 1/(1-p)). */
   dropoutMask(name: string, shape: number[], p: number): Value;
 }
@@ -86,7 +89,7 @@ export function batchNorm(ctx: NetContext, x: Value, name: string): Value {
   const beta = ctx.param({ name: `${name}.bias`, shape: [C], init: { kind: 'const', value: 0 }, decay: false });
   const rm = ctx.buffer(`${name}.running_mean`, [C], 0);
   const rv = ctx.buffer(`${name}.running_var`, [C], 1);
-  if (ctx.mode !== 'train') {
+  if (ctx.mode !== 'train' || ctx.frozenStats?.(name)) {
     return g.op1('BatchNormalization', [x, gamma, beta, rm, rv], { epsilon: float(ctx.bnEps) });
   }
   // Batch statistics from two fast reductions (NOTE: var = E[x²] - E[x]², clamped at 0; fine in

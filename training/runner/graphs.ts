@@ -20,7 +20,7 @@ export interface NetOptions { bnMomentum: number; bnEps: number }
 
 interface Collected { params: ParamSpec[]; buffers: BufferSpec[]; masks: MaskSpec[]; bufferNext: Map<string, Value> }
 
-function context(g: Graph, mode: Mode, o: NetOptions, c: Collected, extra: { data?: (n: string) => Float32Array; fold?: boolean } = {}): NetContext {
+function context(g: Graph, mode: Mode, o: NetOptions, c: Collected, extra: { data?: (n: string) => Float32Array; fold?: boolean; frozenStats?: (bn: string) => boolean } = {}): NetContext {
   const asValue = (name: string, shape: number[]) => {
     if (mode !== 'export') return g.input(name, 'float32', shape);
     if (!extra.data) throw new Error('export needs parameter data');
@@ -33,6 +33,7 @@ function context(g: Graph, mode: Mode, o: NetOptions, c: Collected, extra: { dat
     buffer: (name, shape, init) => { c.buffers.push({ name, shape, init }); return asValue(name, shape); },
     updateBuffer: (name, next) => { c.bufferNext.set(name, next); },
     data: (name) => { if (!extra.data) throw new Error('no parameter data in this mode'); return extra.data(name); },
+    frozenStats: extra.frozenStats,
     dropoutMask: (name, shape, p) => { c.masks.push({ name: `${name}.mask`, shape, p }); return g.input(`${name}.mask`, 'float32', shape); },
   };
 }
@@ -45,6 +46,8 @@ export interface TrainGraphOptions extends NetOptions {
   batchSize: number;
   labelSmoothing: number;
   frozen: (name: string) => boolean;
+  /** BN layers whose weight and bias are both frozen use (and keep) their running statistics. */
+  freezeBatchNormStats?: boolean;
 }
 
 export interface TrainGraph {
@@ -64,7 +67,8 @@ export function buildTrainGraph(o: TrainGraphOptions): TrainGraph {
   const labels = g.input('labels', 'int32', [o.batchSize]);
   const lr = g.input('lr', 'float32', []);
   const step = g.input('step', 'float32', []);
-  const logits = buildNetwork(context(g, 'train', o, c), o.arch, x);
+  const frozenStats = o.freezeBatchNormStats ? (bn: string) => o.frozen(`${bn}.weight`) && o.frozen(`${bn}.bias`) : undefined;
+  const logits = buildNetwork(context(g, 'train', o, c, { frozenStats }), o.arch, x);
   const loss = softmaxCrossEntropy(g, logits, oneHotTargets(g, labels, o.arch.classes, o.labelSmoothing));
   g.output(loss, 'loss');
   g.output(countCorrect(g, logits, labels), 'correct');

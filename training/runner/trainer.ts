@@ -22,6 +22,10 @@ export interface TrainerOptions {
   bnMomentum?: number;
   bnEps?: number;
   frozen?: (paramName: string) => boolean;
+  /** With `frozen`: BN layers whose weight and bias are both frozen run on their running
+   *  statistics in the train step and keep them unchanged (default false: batch statistics,
+   *  running stats keep updating). */
+  freezeBatchNormStats?: boolean;
   /** Write an onnxruntime profile of the train session (file prefix). */
   profile?: string;
   /** Extra onnxruntime session config entries for both sessions. */
@@ -79,7 +83,7 @@ export class Trainer {
     const bnEps = o.bnEps ?? 1e-5;
     const tg = buildTrainGraph({
       arch: o.arch, optimizer: o.optimizer, batchSize: o.batchSize, labelSmoothing: o.labelSmoothing ?? 0,
-      frozen: o.frozen ?? (() => false), bnMomentum, bnEps,
+      frozen: o.frozen ?? (() => false), freezeBatchNormStats: o.freezeBatchNormStats, bnMomentum, bnEps,
     });
     const threads = o.intraOpThreads ?? 2;
     // Idle intra-op threads sleep instead of spinning: on the shared 2-core machine spinning

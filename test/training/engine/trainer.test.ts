@@ -128,6 +128,16 @@ t.test('predict is eval mode; the exported model agrees with it (folded and unfo
   await tr.dispose();
 });
 
+t.test('freezeBatchNormStats: frozen BN layers keep their running stats; the head still trains', async (t) => {
+  const tr = await Trainer.create(opts({ frozen: (name) => !name.startsWith('head.'), freezeBatchNormStats: true }));
+  const before = tr.getState().tensors;
+  await run(tr, 0, 2);
+  const after = tr.getState().tensors;
+  for (const k of Object.keys(before).filter((n) => n.includes('running_'))) t.same(after[k].data, before[k].data, `${k} unchanged`);
+  t.notSame(after['head.fc.weight'].data, before['head.fc.weight'].data);
+  await tr.dispose();
+});
+
 t.test('frozen params stay put; the rest trains', async (t) => {
   const tr = await Trainer.create(opts({ frozen: (name) => !name.startsWith('head.') }));
   const before = tr.getState().tensors;
