@@ -40,6 +40,7 @@ export async function createTrainer(o: CreateOptions): Promise<TrainerLike> {
     labelSmoothing: t.labelSmoothing,
     seed: o.seed,
     intraOpThreads: o.threads ?? 2,
-    ...(o.freezeBackbone ? { frozen: (name: string) => !name.startsWith(HEAD_PREFIX) } : {}),
+    // a frozen backbone runs in eval mode: its BN layers use and keep their running statistics
+    ...(o.freezeBackbone ? { frozen: (name: string) => !name.startsWith(HEAD_PREFIX), freezeBatchNormStats: true } : {}),
   });
 }

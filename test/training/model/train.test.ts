@@ -83,4 +83,8 @@ t.test('finetune on a folder of PNGs with --freeze-backbone trains only the clas
   const changed = params.filter((p) => !Buffer.from(after.tensors[p]!.data.buffer).equals(Buffer.from(before.tensors[p]!.data.buffer)));
   t.ok(changed.length > 0, `${changed.length} tensors changed`);
   t.same(changed.filter((p) => !p.startsWith('head.')), [], 'no backbone parameter changed');
+  const stats = Object.keys(before.tensors).filter((k) => /running_(mean|var)$/.test(k));
+  t.ok(stats.length > 0);
+  t.same(stats.filter((k) => !Buffer.from(after.tensors[k]!.data.buffer).equals(Buffer.from(before.tensors[k]!.data.buffer))), [],
+    'the frozen backbone kept its BN running statistics (eval mode)');
 });
