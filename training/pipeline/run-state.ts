@@ -1,6 +1,7 @@
 // What a training checkpoint carries besides the engine's tensors, and where runs keep files.
 import { join } from 'node:path';
 import type { RunConfig } from '../model/config.js';
+import type { ArchConfig } from '../nn/arch.js';
 import type { EpochRecord } from './report/charts.js';
 
 export type Phase = 'pretrain' | 'finetune';
@@ -12,6 +13,8 @@ export interface CheckpointMeta {
   phase: Phase;
   config: RunConfig;
   configSha: string;
+  /** the network trained (the config's, or the standard-conv twin in the conv ablation) */
+  arch: ArchConfig;
   data: string;
   /** description of the training view (dataset, split, seed) */
   trainView: string;

@@ -111,14 +111,14 @@ export async function trainPhase(o: TrainPhaseOptions): Promise<TrainPhaseResult
   const trainer = await createTrainer({ arch, config: cfg, seed: deriveSeed(o.seed, o.phase === 'pretrain' ? 1 : 2), threads: o.threads, freezeBackbone: o.freezeBackbone, batchSize: B });
   const fresh = (): CheckpointMeta => ({
     format: 'onnx-digits-checkpoint', version: 1, run: o.run, phase: o.phase, config: cfg, configSha: configSha(cfg),
-    data, trainView: train.label, valView: val.label, seed: o.seed, epochs, maxLr, freezeBackbone: !!o.freezeBackbone,
+    arch, data, trainView: train.label, valView: val.label, seed: o.seed, epochs, maxLr, freezeBackbone: !!o.freezeBackbone,
     from: o.from ?? null, subset: o.subset ?? null, epoch: 0, batch: 0, partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 },
     engineStep: 0, history: [], trainSeconds: 0, complete: false, savedAt: new Date().toISOString(),
   });
   if (o.resume && existsSync(last)) {
     const ck = loadCheckpoint<CheckpointMeta>(last);
     meta = ck.meta;
-    if (meta.configSha !== configSha(cfg)) throw new Error(`${last}: was trained with a different config (${meta.config.name}, sha ${meta.configSha}); resume needs the same config`);
+    if (meta.configSha !== configSha(cfg) || JSON.stringify(meta.arch) !== JSON.stringify(arch)) throw new Error(`${last}: was trained with a different config (${meta.config.name}, sha ${meta.configSha}); resume needs the same config`);
     if (meta.phase !== o.phase || meta.data !== data || meta.epochs !== epochs || meta.subset !== (o.subset ?? null)) {
       throw new Error(`${last}: is a ${meta.phase} run on ${meta.data} for ${meta.epochs} epochs (subset ${meta.subset}); resume with the same settings`);
     }

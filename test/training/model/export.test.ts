@@ -72,7 +72,7 @@ t.test('export: BN folded, dynamic batch, matches the training graph eval mode t
   // the full export path: check, score, card in metadata_props and beside the model
   const dir = mkdtempSync(join(tmpdir(), 'export-'));
   const test = subsetView(fullView(mnist), 500, seed + 1);
-  const meta = { format: 'onnx-digits-checkpoint', version: 1, run: 'x', phase: 'finetune', config: smoke, configSha: 'abc', data: 'mnist', trainView: view.label,
+  const meta = { format: 'onnx-digits-checkpoint', version: 1, run: 'x', phase: 'finetune', config: smoke, configSha: 'abc', arch: toArch(smoke), data: 'mnist', trainView: view.label,
     valView: 'none', seed, epochs: 1, maxLr: 0.01, freezeBackbone: false, from: null, subset: 640, epoch: 1, batch: 0, partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 },
     engineStep: steps, history: [], trainSeconds: 12, complete: true, savedAt: '' } as const;
   const e = await buildExport({ trainer: tr, arch: toArch(smoke), name: 'test-model', configName: 'smoke', configSha: 'abc', phases: [{ ...meta, history: [] }],

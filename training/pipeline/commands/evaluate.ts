@@ -14,7 +14,7 @@ import { commandLine, defaultModelFile, int, UsageError, type CommonOptions } fr
 
 export async function trainerFromCheckpoint(file: string, threads?: number): Promise<{ trainer: TrainerLike; meta: CheckpointMeta }> {
   const ck = loadCheckpoint<CheckpointMeta>(file);
-  const trainer = await createTrainer({ arch: toArch(ck.meta.config), config: ck.meta.config, seed: ck.meta.seed, threads });
+  const trainer = await createTrainer({ arch: ck.meta.arch ?? toArch(ck.meta.config), config: ck.meta.config, seed: ck.meta.seed, threads });
   trainer.setState({ step: ck.meta.engineStep, tensors: ck.tensors });
   return { trainer, meta: ck.meta };
 }
@@ -76,7 +76,7 @@ export async function exportCommand(o: ExportOptions): Promise<number> {
     const out = o.out ?? (digits ? defaultModelFile(meta.config.name) : `models/${meta.config.name}-fashion.onnx`);
     const phases = [meta];
     if (meta.from && existsSync(meta.from)) phases.unshift(loadCheckpoint<CheckpointMeta>(meta.from).meta);
-    const e = await buildExport({ trainer, arch: toArch(meta.config), name: o.name ?? `onnx-digits-${meta.config.name}`, configName: meta.config.name,
+    const e = await buildExport({ trainer, arch: meta.arch ?? toArch(meta.config), name: o.name ?? `onnx-digits-${meta.config.name}`, configName: meta.config.name,
       configSha: meta.configSha, phases, test, command: commandLine(), pipelineSeconds: null, seed: meta.seed });
     await writeExport(trainer, e.card, out, cardFileFor(out));
     console.log(`exported ${out} (+ ${cardFileFor(out)}): ${e.card.parameters} params, test accuracy ${(100 * e.test!.accuracy).toFixed(2)} % on ${test.label}, max |Δ| vs training graph ${e.card.exportCheck.maxAbsDiffLogits.toExponential(2)}`);
