@@ -40,11 +40,14 @@ const trainer = await Trainer.create({ arch, optimizer: { kind: 'adamw', weightD
 const buildMs = performance.now() - t0;
 for (let i = 0; i < warmup; i++) await trainer.trainStep(x, y, 1e-3);
 const times: number[] = [];
+const cpu0 = process.cpuUsage();
 for (let i = 0; i < steps; i++) {
   const s = performance.now();
   await trainer.trainStep(x, y, 1e-3);
   times.push(performance.now() - s);
 }
+const cpuUsed = process.cpuUsage(cpu0);
+const cpuMsPerStep = (cpuUsed.user + cpuUsed.system) / 1000 / steps;
 await trainer.dispose();
 
 const sorted = [...times].sort((a, b) => a - b);
@@ -65,4 +68,6 @@ console.log(`step time         median ${median.toFixed(1)} ms, mean ${mean.toFix
 console.log(`MACs/image        ${(macs / 1e6).toFixed(2)} M forward (≈ ${((3 * macs) / 1e6).toFixed(1)} M per training image)`);
 console.log(`achieved          ${gflops.toFixed(1)} GFLOP/s (6 FLOPs per forward MAC per image)`);
 console.log(`load average      ${load0.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end (other processes share the cores)`);
-console.log(`throughput        ${ips.toFixed(0)} training images/s`);
+console.log(`CPU per step      ${cpuMsPerStep.toFixed(0)} ms (all threads; ${(cpuMsPerStep / threads).toFixed(0)} ms per thread)`);
+console.log(`fastest step      ${((batch / sorted[0]) * 1000).toFixed(0)} training images/s (least disturbed by other processes)`);
+console.log(`throughput        ${ips.toFixed(0)} training images/s (median step)`);
