@@ -2,7 +2,7 @@
 // gradient is asked for (naming op and node), and every op the model configs emit has a rule.
 import t from 'tap';
 import { gradients } from '../../../training/autodiff/grad.js';
-import { newGraph, opDef } from '../../../training/autodiff/registry.js';
+import { differentiableOps, newGraph, opDef } from '../../../training/autodiff/registry.js';
 import { DEFAULT_ARCH, type ArchConfig } from '../../../training/nn/arch.js';
 import { buildTrainGraph } from '../../../training/runner/graphs.js';
 import { listConfigs, loadRunConfig, toArch } from '../../../training/model/config.js';
@@ -55,3 +55,12 @@ for (const arch of archs) {
     });
   }
 }
+
+t.test('every op with a gradient rule has a gradient-check test in rules-*.test.ts', async (t) => {
+  const { readFileSync, readdirSync } = await import('node:fs');
+  const dir = new URL('.', import.meta.url);
+  const text = readdirSync(dir).filter((f) => f.startsWith('rules-')).map((f) => readFileSync(new URL(f, dir), 'utf8')).join('\n');
+  const withRule = differentiableOps().filter((op) => typeof opDef(op)?.grad === 'function');
+  t.ok(withRule.length >= 30, `${withRule.length} ops with rules`);
+  for (const op of withRule) t.match(text, new RegExp(`'${op}'`), `${op} is exercised by a gradient check`);
+});
