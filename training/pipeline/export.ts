@@ -4,6 +4,7 @@
 import { cpus, totalmem, platform, release } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
 import { Rng } from '../data/rng.js';
 import { PIXELS, type DataView } from '../data/dataset.js';
 import { summarize } from '../model/summary.js';
@@ -24,6 +25,18 @@ export function machineInfo(): MachineInfo {
   try { ortVersion = (require('onnxruntime-node/package.json') as { version: string }).version; } catch { /* keep unknown */ }
   const c = cpus();
   return { cpu: c[0]?.model.trim() ?? 'unknown', cores: c.length, memoryGiB: Math.round(totalmem() / 2 ** 30), os: `${platform()} ${release()}`, node: process.version, onnxruntime: ortVersion };
+}
+
+/** The git commit the code ran from (and whether the training code had local edits), if in a checkout. */
+export function sourceRevision(): { commit: string; trainingCodeModified: boolean } | null {
+  try {
+    const opts = { encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'] };
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], opts).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'training', 'src/preprocess', 'package.json'], opts).trim().length > 0;
+    return { commit, trainingCodeModified: dirty };
+  } catch {
+    return null;
+  }
 }
 
 export function projectVersion(): string {
@@ -48,6 +61,7 @@ export interface ModelCard {
   pipelineSeconds: number | null;
   machine: MachineInfo;
   command: string;
+  source: { commit: string; trainingCodeModified: boolean } | null;
   exportCheck: { maxAbsDiffLogits: number; samples: number; tolerance: number };
 }
 
@@ -67,6 +81,7 @@ export function cardMetadata(card: ModelCard): Record<string, string> {
     training_seconds: card.trainingSeconds.toFixed(0),
     machine: `${card.machine.cpu} × ${card.machine.cores}`,
     command: card.command,
+    ...(card.source ? { source_commit: card.source.commit } : {}),
   };
 }
 
@@ -143,6 +158,7 @@ export async function buildExport(e: ExportInput): Promise<ExportResult> {
     pipelineSeconds: e.pipelineSeconds,
     machine: machineInfo(),
     command: e.command,
+    source: sourceRevision(),
     exportCheck: { maxAbsDiffLogits: diff.max, samples: diff.samples, tolerance: EXPORT_TOLERANCE },
   };
   return { bytes: plain, card, test };
