@@ -24,7 +24,7 @@ export async function curvesPng(title: string, history: EpochRecord[]): Promise<
   const acc = linePanel(W / 2, 20, W / 2, H - 20, 'accuracy (%)', 'epoch', [
     { label: 'train (aug.)', color: '#1f77b4', points: pts((r) => 100 * r.trainAcc) },
     { label: 'validation', color: '#d62728', points: pts((r) => (r.valAcc === null ? null : 100 * r.valAcc)), dashed: true },
-  ], (v) => v.toFixed(2));
+  ], (v) => v.toFixed(2), 'bottom');
   const head = `<text x="${W / 2}" y="18" font-size="14" text-anchor="middle">${esc(title)}</text>`;
   return svgToPng(svgDoc(W, H, head + loss + acc));
 }

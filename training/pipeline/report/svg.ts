@@ -44,7 +44,8 @@ export interface Series {
 }
 
 /** A line chart panel at (x0, y0) of size w×h, as SVG elements. */
-export function linePanel(x0: number, y0: number, w: number, h: number, title: string, xLabel: string, series: Series[], yFmt: (v: number) => string): string {
+export function linePanel(x0: number, y0: number, w: number, h: number, title: string, xLabel: string, series: Series[], yFmt: (v: number) => string,
+  legend: 'top' | 'bottom' = 'top'): string {
   const pts = series.flatMap((s) => s.points);
   if (pts.length === 0) return '';
   const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]).filter(Number.isFinite);
@@ -75,7 +76,7 @@ export function linePanel(x0: number, y0: number, w: number, h: number, title: s
     const d = ok.map((p, j) => `${j ? 'L' : 'M'}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(' ');
     out += `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6,4"' : ''}/>`;
     for (const p of ok) out += `<circle cx="${sx(p[0]).toFixed(1)}" cy="${sy(p[1]).toFixed(1)}" r="2.5" fill="${s.color}"/>`;
-    const ly = y0 + T + 14 + i * 16;
+    const ly = legend === 'top' ? y0 + T + 14 + i * 16 : y0 + T + ph - 10 - (series.length - 1 - i) * 16;
     out += `<line x1="${x0 + L + pw - 165}" x2="${x0 + L + pw - 145}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6,4"' : ''}/>`;
     out += `<text x="${x0 + L + pw - 140}" y="${ly}" font-size="11">${esc(s.label)}</text>`;
   });
