@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, platform, release, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../src/config.js';
@@ -34,12 +34,12 @@ const program = new Command('bench:load')
   .description('Load-test the onnx-digits service on loopback (autocannon) and report throughput and latency.')
   .option('--quick', 'short setting for smoke tests: 1 s per scenario, 2 s overload', false)
   .option('--duration <s>', 'seconds per scenario (default 10, or env BENCH_DURATION)', positive)
-  .option('--overload-connections <n>', 'connections in the overload scenario', positive, 1024)
+  .option('--overload-connections <n>', 'connections in the overload scenario (default: 1024, or 2 × QUEUE_MAX if larger)', positive)
   .option('--model <path>', 'ONNX model to serve', join(ROOT, 'models/digits.onnx'))
   .option('--out <dir>', 'where load.json and load.md go', join(ROOT, 'bench/results'))
   .option('--strict', 'exit 1 when a target is missed', false);
 
-interface Opts { quick: boolean; duration?: number; overloadConnections: number; model: string; out: string; strict: boolean }
+interface Opts { quick: boolean; duration?: number; overloadConnections?: number; model: string; out: string; strict: boolean }
 
 async function main(): Promise<void> {
   const opts = program.parse().opts<Opts>();
@@ -128,8 +128,10 @@ async function main(): Promise<void> {
   // Overload needs more images in flight than the queue holds (QUEUE_MAX counts images waiting
   // or being decoded); with one image per request and closed-loop clients that means more
   // connections than QUEUE_MAX, else every request is simply queued and nothing is shed.
-  const overloadConnections = Math.max(opts.overloadConnections, 2 * config.QUEUE_MAX);
-  if (overloadConnections !== opts.overloadConnections) {
+  const overloadConnections = opts.overloadConnections ?? Math.max(1024, 2 * config.QUEUE_MAX);
+  if (overloadConnections <= config.QUEUE_MAX) {
+    log(`overload: ${overloadConnections} connections <= QUEUE_MAX=${config.QUEUE_MAX}: every request fits in the queue, expect no 503s`);
+  } else if (opts.overloadConnections === undefined && overloadConnections !== 1024) {
     log(`overload: ${overloadConnections} connections (2 × QUEUE_MAX=${config.QUEUE_MAX}) so that the queue can fill`);
   }
   await withServer('batched', {}, async (server) => {
@@ -202,7 +204,7 @@ async function main(): Promise<void> {
       node: process.versions.node,
       onnxruntime: (JSON.parse(readFileSync(join(ROOT, 'node_modules/onnxruntime-node/package.json'), 'utf8')) as { version: string }).version,
       commit,
-      model: { path: modelPath, sha256: model.sha256, name: model.metadata.name, version: model.metadata.version },
+      model: { path: relative(ROOT, modelPath) || modelPath, sha256: model.sha256, name: model.metadata.name, version: model.metadata.version },
       durationS,
       config: { ...config, API_KEY: undefined },
     },
