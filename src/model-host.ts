@@ -76,6 +76,8 @@ export class ModelHost {
         maxDelayMs: this.config.BATCH_MAX_DELAY_MS,
         queueMax: this.config.QUEUE_MAX,
         concurrency: this.config.INFERENCE_WORKERS,
+        // Uploads being decoded will be submitted soon: only then is waiting for company useful.
+        incoming: () => this.imagesPreprocessing,
       }, {
         onBatch: (size, seconds, ok) => {
           this.metrics.batchSize.observe(size);

@@ -1,8 +1,13 @@
 // Dynamic batcher: images from concurrent requests wait in one bounded queue and go to the
-// model together. A batch leaves when it is full (maxBatchSize images) or when its oldest image
-// has waited maxDelayMs; at most `concurrency` runs are in flight (one per worker). A failed
-// run fails only the requests that had images in it; an aborted request's images leave the
-// queue if they have not been sent yet. maxBatchSize = 1 turns batching off.
+// model together; at most `concurrency` runs are in flight (one per worker). The policy is
+// continuous batching: while every worker is busy images simply queue, and the moment a worker
+// frees it takes everything queued, up to maxBatchSize. While a worker is free, a partial batch
+// leaves at once unless waiting can help: it waits for company (at most maxDelayMs after its
+// oldest image arrived) only while more images are on their way (`incoming()`, e.g. uploads
+// being decoded). So a lone request is never held, and maxDelayMs = 0 means always eager.
+// A full batch always leaves at once. A failed run fails only the requests that had images in
+// it; an aborted request's images leave the queue if they have not been sent yet.
+// maxBatchSize = 1 turns batching off.
 import { AppError } from '../errors.js';
 import { PIXELS_PER_IMAGE, type ModelSession } from './model-session.js';
 
@@ -13,6 +18,11 @@ export interface BatcherOptions {
   queueMax: number;
   /** Runs in flight at once (the number of inference workers). */
   concurrency: number;
+  /**
+   * Images admitted upstream that will be submitted soon (being decoded). A partial batch waits
+   * for company only while this is > 0; omitted = 0 (nothing announced, never wait).
+   */
+  incoming?: () => number;
 }
 
 export interface BatcherObserver {
@@ -77,7 +87,7 @@ export class Batcher {
         job.resolve = (r) => { settle(); resolve(r); };
         job.reject = (e) => { settle(); reject(e); };
       }
-      this.pump();
+      this.pump(false);
     });
   }
 
@@ -89,31 +99,48 @@ export class Batcher {
     this.queue = this.queue.filter((it) => it.job !== job);
     if (this.queue.length !== before) this.observer.onQueueDepth?.(this.queue.length);
     job.reject(e);
-    this.pump();
+    this.pump(false);
   }
 
-  private pump(): void {
+  /**
+   * Send what is due to free workers. `workerFreed`: a run just ended, so the queue built up
+   * while every worker was busy and already has all the company it will get: send it now.
+   */
+  private pump(workerFreed: boolean): void {
     while (this.inFlight < this.opts.concurrency && this.queue.length > 0) {
-      const waited = performance.now() - this.queue[0].enqueuedAt;
-      const due = this.queue.length >= this.opts.maxBatchSize || waited >= this.opts.maxDelayMs || this.flushNow;
-      if (!due) {
-        this.armTimer(this.opts.maxDelayMs - waited);
+      if (!workerFreed && !this.dueNow()) {
+        this.armTimer(this.opts.maxDelayMs - (performance.now() - this.queue[0].enqueuedAt));
         return;
       }
+      this.clearTimer();
       this.launch(this.queue.splice(0, this.opts.maxBatchSize));
     }
     if (this.queue.length === 0) this.clearTimer();
     this.notifyIdle();
   }
 
+  /** Whether the queue should leave now although a worker is free and the batch is not full. */
+  private dueNow(): boolean {
+    const o = this.opts;
+    if (this.queue.length >= o.maxBatchSize || o.maxDelayMs === 0 || this.flushNow) return true;
+    if ((o.incoming?.() ?? 0) <= 0) return true; // nobody else is coming: waiting only adds latency
+    return performance.now() - this.queue[0].enqueuedAt >= o.maxDelayMs;
+  }
+
   private armTimer(ms: number): void {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.pump();
+      this.flushOldest();
     }, Math.max(0, Math.ceil(ms)));
     // Not unref'd on purpose: it lives at most maxDelayMs and only while images wait, and those
     // images' callers are owed an answer even if nothing else keeps the process alive.
+  }
+
+  /** The delay of the oldest waiting image ran out: send what is queued if a worker is free. */
+  private flushOldest(): void {
+    if (this.queue.length > 0 && this.inFlight < this.opts.concurrency) this.launch(this.queue.splice(0, this.opts.maxBatchSize));
+    this.pump(false);
   }
 
   private clearTimer(): void {
@@ -149,7 +176,7 @@ export class Batcher {
       },
     ).finally(() => {
       this.inFlight--;
-      this.pump();
+      this.pump(true);
     });
   }
 
@@ -165,7 +192,7 @@ export class Batcher {
     this.flushNow = true;
     this.clearTimer();
     const idle = new Promise<void>((res) => this.idleWaiters.push(res));
-    this.pump();
+    this.pump(false);
     return idle;
   }
 

@@ -11,10 +11,12 @@ const image = () => Float32Array.from({ length: 784 }, () => rand());
 const ort = await OrtModelSession.create(buildTinyModel(), { providers: ['cpu'], intraOpThreads: 1 });
 t.teardown(() => ort.dispose());
 
+// By default the batcher is told more uploads are always on their way (incoming > 0), so a
+// partial batch waits for company; the eager-when-idle tests pass their own `incoming`.
 function setup(opts: Partial<BatcherOptions>) {
   const session = new ControlledSession(ort);
   const depths: number[] = [];
-  const batcher = new Batcher(session, { maxBatchSize: 8, maxDelayMs: 5, queueMax: 100, concurrency: 1, ...opts }, { onQueueDepth: (d) => depths.push(d) });
+  const batcher = new Batcher(session, { maxBatchSize: 8, maxDelayMs: 5, queueMax: 100, concurrency: 1, incoming: () => 1, ...opts }, { onQueueDepth: (d) => depths.push(d) });
   return { session, batcher, depths };
 }
 
@@ -54,6 +56,53 @@ t.test('flush by time: a partial batch leaves after the delay, as one run', asyn
   const got = await Promise.all([batcher.submit([image(), image()]), batcher.submit([image()]), batcher.submit([image(), image(), image()])]);
   t.same(got.map((g) => g.length), [2, 1, 3]);
   t.same(session.batches, [6], 'images submitted together within the delay share one run');
+});
+
+t.test('eager when idle: with nothing else on its way a partial batch leaves at once, whatever the delay', async (t) => {
+  // the delay is a minute: if the lone request waited for it, this test would time out
+  const { batcher, session } = setup({ maxBatchSize: 64, maxDelayMs: 60_000, incoming: () => 0 });
+  const n = 1 + Math.floor(rand() * 5);
+  t.equal((await batcher.submit(Array.from({ length: n }, image))).length, n);
+  t.same(session.batches, [n]);
+  t.equal((await batcher.submit([image()])).length, 1);
+  t.same(session.batches, [n, 1], 'each lone request ran on its own, without waiting');
+});
+
+t.test('a partial batch waits for company only while more images are announced', async (t) => {
+  let incoming = 2; // two uploads are being decoded
+  const { batcher, session } = setup({ maxBatchSize: 64, maxDelayMs: 60_000, incoming: () => incoming });
+  const a = batcher.submit([image()]);
+  await new Promise((r) => setImmediate(r));
+  t.same(session.batches, [], 'held: company is on its way');
+  t.equal(batcher.queueDepth, 1);
+  incoming = 1;
+  const b = batcher.submit([image(), image()]);
+  await new Promise((r) => setImmediate(r));
+  t.same(session.batches, [], 'still one upload to come');
+  incoming = 0;
+  const c = batcher.submit([image()]); // the last announced upload arrives
+  t.same((await Promise.all([a, b, c])).map((x) => x.length), [1, 2, 1]);
+  t.same(session.batches, [4], 'all of them in one run, as soon as nobody else was coming');
+});
+
+t.test('BATCH_MAX_DELAY_MS=0 is always eager, even with uploads on their way', async (t) => {
+  const { batcher, session } = setup({ maxBatchSize: 64, maxDelayMs: 0, incoming: () => 100 });
+  t.equal((await batcher.submit([image(), image()])).length, 2);
+  t.same(session.batches, [2]);
+});
+
+t.test('a worker that frees takes everything queued meanwhile, up to the max, without waiting', async (t) => {
+  const { batcher, session } = setup({ maxBatchSize: 4, maxDelayMs: 60_000, incoming: () => 0 });
+  session.hold();
+  const first = batcher.submit([image()]); // idle worker, nobody else coming: runs alone (held)
+  await new Promise((r) => setImmediate(r));
+  t.same(session.batches, [1]);
+  const queued = [batcher.submit([image(), image()]), batcher.submit([image()]), batcher.submit([image(), image(), image()])];
+  t.equal(batcher.queueDepth, 6, 'queued while the only worker is busy');
+  session.release();
+  t.equal((await first).length, 1);
+  t.same((await Promise.all(queued)).map((x) => x.length), [2, 1, 3]);
+  t.same(session.batches, [1, 4, 2], 'freed worker took 4 (the max) at once, then the remaining 2');
 });
 
 t.test('BATCH_MAX_SIZE=1 turns batching off', async (t) => {
