@@ -5,6 +5,7 @@
 import sharp, { type Metadata, type SharpOptions } from 'sharp';
 import { AppError } from '../errors.js';
 import { sniffImageFormat, type ImageFormat } from './sniff.js';
+import { decodeSmallPng } from './png-fast.js';
 import {
   crop, fitLongerSide, inkBoundingBox, placeByCentreOfMass, rgbaToGrey, rgbaToGreyOnBlack, toInkOnBlack,
   type GreyImage,
@@ -36,12 +37,29 @@ function decodeError(e: unknown, format: ImageFormat): AppError {
   return new AppError('invalid_image', `could not decode ${format.toUpperCase()}: ${msg.split('\n')[0]}`, { cause: e });
 }
 
+function checkDimensions(width: number, height: number, maxPixels: number, mode: PreprocessOptions['mode']): void {
+  if (width * height > maxPixels) {
+    throw new AppError('image_too_large', `image is ${width}×${height} = ${width * height} pixels; the limit is ${maxPixels}`,
+      { details: { width, height, maxPixels } });
+  }
+  if (mode === 'none' && (width !== MODEL_SIDE || height !== MODEL_SIDE)) {
+    throw new AppError('wrong_size', `preprocess=none needs a ${MODEL_SIDE}×${MODEL_SIDE} image, got ${width}×${height}`,
+      { details: { width, height } });
+  }
+}
+
+/** Decoded 8-bit RGBA: small plain PNGs in JS (png-fast.ts), everything else by sharp. */
 async function decodeRgba(bytes: Uint8Array, maxPixels: number, mode: PreprocessOptions['mode']) {
   const format = sniffImageFormat(bytes);
   if (!format) {
     throw new AppError('unsupported_media_type', bytes.length === 0
       ? 'empty file'
       : 'not a PNG, JPEG or WebP image (the type is decided from the bytes, not the name)');
+  }
+  const fast = format === 'png' ? decodeSmallPng(bytes) : undefined;
+  if (fast) {
+    checkDimensions(fast.width, fast.height, maxPixels, mode);
+    return { format, width: fast.width, height: fast.height, rgba: fast.rgba, w: fast.width, h: fast.height };
   }
   const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let meta: Metadata;
@@ -52,14 +70,7 @@ async function decodeRgba(bytes: Uint8Array, maxPixels: number, mode: Preprocess
   }
   const { width, height } = meta;
   if (!width || !height) throw new AppError('invalid_image', `${format.toUpperCase()} header has no dimensions`);
-  if (width * height > maxPixels) {
-    throw new AppError('image_too_large', `image is ${width}×${height} = ${width * height} pixels; the limit is ${maxPixels}`,
-      { details: { width, height, maxPixels } });
-  }
-  if (mode === 'none' && (width !== MODEL_SIDE || height !== MODEL_SIDE)) {
-    throw new AppError('wrong_size', `preprocess=none needs a ${MODEL_SIDE}×${MODEL_SIDE} image, got ${width}×${height}`,
-      { details: { width, height } });
-  }
+  checkDimensions(width, height, maxPixels, mode);
   try {
     let pipeline = sharp(input, sharpOptions(maxPixels)).autoOrient();
     if (mode === 'auto') {
