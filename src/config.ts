@@ -30,6 +30,7 @@ export const configSchema = z.object({
   BATCH_MAX_SIZE: int(1, 1024).default(32),
   BATCH_MAX_DELAY_MS: int(0, 10_000).default(5),
   QUEUE_MAX: int(1, 1_000_000).default(1024),
+  QUEUE_MAX_WAIT_MS: int(1, 600_000).default(1000).describe('new /predict requests get 503 while the oldest one in progress is older'),
   MAX_FILES: int(1, 1024).default(16),
   MAX_FILE_BYTES: int(64, 100 * 1024 * 1024).default(5 * 1024 * 1024),
   MAX_IMAGE_PIXELS: int(1, 268_402_689).default(16_777_216),

@@ -47,6 +47,8 @@ export class ModelHost {
   loadError?: Error;
   /** Images decoded or being decoded but not yet queued (counted against QUEUE_MAX). */
   imagesPreprocessing = 0;
+  /** /predict requests admitted whose bodies are still being read (one image each, at least). */
+  requestsReading = 0;
   /** Resolves when ready; rejects when loading failed. */
   readonly loaded: Promise<void>;
 
@@ -97,6 +99,27 @@ export class ModelHost {
       this.log.error({ err: this.loadError }, 'model failed to load');
       throw this.loadError;
     }
+  }
+
+  /** Start times of /predict requests past their body (decoding, queued, running), oldest first. */
+  private readonly working = new Set<{ at: number }>();
+
+  /** Mark a request's body as read; call the returned function once it is answered. */
+  startWork(): () => void {
+    const token = { at: performance.now() };
+    this.working.add(token);
+    return () => this.working.delete(token);
+  }
+
+  /** How long the oldest request still being worked on has been at it (0 when none). */
+  get oldestWorkMs(): number {
+    for (const t of this.working) return performance.now() - t.at;
+    return 0;
+  }
+
+  /** What QUEUE_MAX bounds: images queued, being decoded, or on their way in request bodies. */
+  get imagesAdmitted(): number {
+    return (this.batcher?.queueDepth ?? 0) + this.imagesPreprocessing + this.requestsReading;
   }
 
   get provider(): ExecutionProviderName | undefined { return this.session?.provider; }

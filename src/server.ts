@@ -46,7 +46,9 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
 
 try {
-  await app.listen({ port: config.PORT, host: config.HOST });
+  // backlog: a burst of connections past the default 511 overflows the accept queue, and the
+  // kernel drops SYNs (clients retry after 1, 3, 7 s): answers that late look like hangs.
+  await app.listen({ port: config.PORT, host: config.HOST, backlog: 4096 });
 } catch (e) {
   app.log.fatal({ err: e }, 'cannot listen');
   process.exit(1);

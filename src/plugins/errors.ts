@@ -60,6 +60,10 @@ async function errorsPlugin(app: FastifyInstance): Promise<void> {
       // Our fault: the details go to the log with the request id, the client gets the id only.
       request.log.error({ err, code: e.code }, 'request failed');
       e = new AppError(e.code, `${e.code === 'inference_failed' ? 'inference failed' : 'internal error'} (request id ${request.id})`);
+    } else if (e.code === 'overloaded') {
+      // Expected under load and counted in the rejections metric; a warning per refusal would
+      // turn a flood into a log flood (a blocked stdout pipe stalls the whole process).
+      request.log.info({ code: e.code, reason: e.message }, 'request refused');
     } else if (e.status >= 500) {
       request.log.warn({ code: e.code, reason: e.message }, 'request refused');
     } else {

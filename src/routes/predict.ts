@@ -40,13 +40,47 @@ export default async function predictRoutes(app: FastifyInstance): Promise<void>
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: jsonLimit }, app.getDefaultJsonParser('error', 'error'));
 
-  // Refuse before reading the body: wrong key, not ready, draining.
+  // Requests admitted whose bodies are still being read: each counts as one image against
+  // QUEUE_MAX until the handler knows how many it carries. `bodyRead` ends that count once.
+  const bodyRead = new WeakMap<FastifyRequest, () => void>();
+  /** Ends a request's entry in host.startWork() (both ends are idempotent). */
+  const workDone = new WeakMap<FastifyRequest, () => void>();
+
+  // Refuse before reading the body: wrong key, not ready, draining, overloaded. Shedding here
+  // costs no body parsing or decoding, so a flood of refusals leaves the CPU to admitted work.
   app.addHook('onRequest', async (request, reply) => {
     await checkAuth(request);
     if (host.state === 'draining' || host.state === 'closed') throw new AppError('shutting_down', 'the server is shutting down', { retryAfter: 1 });
     if (host.state !== 'ready' || !host.batcher) throw new AppError('not_ready', 'the model is not loaded yet', { retryAfter: 1 });
+    if (host.imagesAdmitted + 1 > config.QUEUE_MAX) {
+      throw new AppError('overloaded', `too many images waiting (${host.imagesAdmitted} of QUEUE_MAX=${config.QUEUE_MAX}); retry shortly`, { retryAfter: 1 });
+    }
+    // The queue may hold fewer than QUEUE_MAX images and still be slow to clear (the CPU is
+    // busy, or shared): admitting more would only make every admitted request late.
+    const oldest = host.oldestWorkMs;
+    if (oldest > config.QUEUE_MAX_WAIT_MS) {
+      throw new AppError('overloaded', `the oldest request has been in progress ${Math.round(oldest)} ms (QUEUE_MAX_WAIT_MS=${config.QUEUE_MAX_WAIT_MS}); retry shortly`, { retryAfter: 1 });
+    }
+    host.requestsReading++;
+    let reading = true;
+    const endReading = () => {
+      if (!reading) return;
+      reading = false;
+      host.requestsReading--;
+    };
+    bodyRead.set(request, endReading);
     const ctl = new AbortController();
-    const timer = setTimeout(() => ctl.abort(new AppError('timeout', `the request took longer than ${config.REQUEST_TIMEOUT_MS} ms`)), config.REQUEST_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      const err = new AppError('timeout', `the request took longer than ${config.REQUEST_TIMEOUT_MS} ms`);
+      ctl.abort(err);
+      // Still receiving the body: no handler runs yet to notice the abort (Node checks its own
+      // requestTimeout only every 30 s), so answer here and drop the half-read connection.
+      if (reading && !reply.sent) {
+        endReading();
+        reply.raw.once('finish', () => request.raw.destroy());
+        void reply.header('connection', 'close').send(err);
+      }
+    }, config.REQUEST_TIMEOUT_MS);
     // Not unref'd: it is what guarantees the client an answer; cleared as soon as one is sent.
     request.deadline = ctl.signal;
     deadlineTimers.set(request, timer);
@@ -54,10 +88,15 @@ export default async function predictRoutes(app: FastifyInstance): Promise<void>
     // (its queued images leave the queue). Not request.raw 'close': that fires once the body is read.
     reply.raw.once('close', () => {
       clearTimeout(timer);
+      endReading();
       if (!reply.raw.writableFinished) ctl.abort(new AppError('timeout', 'the client closed the connection'));
     });
   });
-  app.addHook('onResponse', async (request) => clearTimeout(deadlineTimers.get(request)));
+  app.addHook('onResponse', async (request) => {
+    clearTimeout(deadlineTimers.get(request));
+    bodyRead.get(request)?.();
+    workDone.get(request)?.();
+  });
 
   async function preprocessAll(images: UploadedImage[], query: PredictQuery, signal?: AbortSignal): Promise<Preprocessed[]> {
     const settled = await Promise.allSettled(images.map((img, index) => decodes.use(async () => {
@@ -80,11 +119,15 @@ export default async function predictRoutes(app: FastifyInstance): Promise<void>
   app.post('/predict', async (request: FastifyRequest, reply) => {
     const query = parseOr400(predictQuerySchema, request.query, 'query');
     const images = await collectImages(request, config);
+    bodyRead.get(request)?.();
+    const endWork = host.startWork();
+    workDone.set(request, endWork);
+    reply.raw.once('close', endWork);
     request.imageCount = images.length;
     if (images.length > config.MAX_FILES) throw new AppError('too_many_files', `at most ${config.MAX_FILES} images per request`);
     const batcher = host.batcher!;
     // Shed load before decoding: images being decoded count against the queue too.
-    if (batcher.queueDepth + host.imagesPreprocessing + images.length > config.QUEUE_MAX) {
+    if (host.imagesAdmitted + images.length > config.QUEUE_MAX) {
       throw new AppError('overloaded', 'too many images waiting; retry shortly', { retryAfter: 1 });
     }
     host.imagesPreprocessing += images.length;
