@@ -1,8 +1,8 @@
 // The draw-a-digit page: static files from src/public served at `/`. Registered by app.ts with
 // one line; the page itself only talks to POST /predict like any other client.
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+import fastifyStatic, { type SetHeadersResponse } from '@fastify/static';
 
 export interface UiRouteOptions {
   /** Folder with index.html and its modules; defaults to src/public next to this file. */
@@ -24,11 +24,12 @@ const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-function setHeaders(reply: FastifyReply, path: string): void {
-  reply.header('X-Content-Type-Options', 'nosniff');
+// @fastify/static 9 (the line that supports Node 20) hands setHeaders the raw response.
+function setHeaders(res: SetHeadersResponse, path: string): void {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
   // Revalidate every load (ETag keeps that cheap) so a redeployed page is never stale.
-  reply.header('Cache-Control', 'no-cache');
-  if (path.endsWith('.html')) reply.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+  res.setHeader('Cache-Control', 'no-cache');
+  if (path.endsWith('.html')) res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
 }
 
 export default async function uiRoutes(app: FastifyInstance, opts: UiRouteOptions = {}): Promise<void> {
@@ -41,6 +42,7 @@ export default async function uiRoutes(app: FastifyInstance, opts: UiRouteOption
     wildcard: false,
     // Another @fastify/static registration (e.g. for docs) may own reply.sendFile.
     decorateReply: false,
+    cacheControl: false, // ours below: its default (max-age=0, public) would replace it
     setHeaders,
   });
 }
