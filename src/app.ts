@@ -1,10 +1,12 @@
 // Builds the Fastify app (never listens: server.ts does). Tests call buildApp and use
 // app.inject or listen on an ephemeral port themselves.
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import type { Config } from './config.js';
 import type { ModelSession } from './inference/model-session.js';
 import { createMetrics } from './metrics.js';
 import { ModelHost, openModelSession } from './model-host.js';
+import { clientErrorHandler, frameworkErrors } from './plugins/client-errors.js';
 import errorsPlugin from './plugins/errors.js';
 import metricsPlugin from './plugins/metrics.js';
 import metaRoutes from './routes/meta.js';
@@ -14,18 +16,31 @@ import probeRoutes from './routes/probes.js';
 import uiRoutes from './routes/ui.js';
 import './types.js';
 
+/** X-Request-Id values we echo and log as they are; anything else gets a generated id. */
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
 export interface AppDeps {
+  /** Where the JSON log lines go (stdout when unset; tests capture them). */
+  logStream?: DestinationStream;
   /** Use this session instead of opening MODEL_PATH in workers (tests inject wrapped sessions). */
   openSession?: () => Promise<ModelSession>;
 }
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { level: config.LOG_LEVEL },
+    logger: { level: config.LOG_LEVEL, ...(deps.logStream ? { stream: deps.logStream } : {}) },
     // one line per request comes from plugins/metrics.ts instead of Fastify's two
     logController: new LogController({ disableRequestLogging: true }),
-    requestIdHeader: 'x-request-id',
-    genReqId: () => crypto.randomUUID(),
+    // The client's X-Request-Id only when short and plain: it is echoed in a header and written
+    // to every log line of the request, so length and characters are ours to bound.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const sent = req.headers['x-request-id'];
+      return typeof sent === 'string' && CLIENT_REQUEST_ID.test(sent) ? sent : crypto.randomUUID();
+    },
+    // Errors before any route runs, in our error shape too (plugins/client-errors.ts).
+    clientErrorHandler,
+    frameworkErrors,
     // Slow or stalled uploads end here instead of holding a socket forever.
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     connectionTimeout: 0,

@@ -15,6 +15,8 @@ declare module 'fastify' {
     imageCount: number;
     /** Aborted after REQUEST_TIMEOUT_MS (predict only). */
     deadline?: AbortSignal;
+    /** The error code this request was answered with (for the request log line). */
+    errorCode?: string;
   }
 }
 

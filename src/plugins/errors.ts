@@ -1,7 +1,7 @@
 // The one error handler: every failure becomes { error: { code, message, details? } } with the
 // status its code maps to (src/errors.ts). Framework and multipart errors are mapped by code;
 // 5xx text is logged with the request id and hidden from the client.
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError, errorBody, isAppError, type ErrorCode } from '../errors.js';
 
@@ -43,6 +43,19 @@ export function toAppError(err: unknown): AppError {
   return new AppError(code, fe.message ?? 'invalid request', { cause: err });
 }
 
+/** Error codes Node and our body readers give when the client closed the connection mid-request. */
+const CLIENT_GONE_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'FST_MP_PREMATURE_CLOSE']);
+
+/** Whether the request failed because the client went away (not because of anything we did). */
+export function clientWentAway(err: unknown, request: FastifyRequest, reply: FastifyReply): boolean {
+  if (isAppError(err) && err.code !== 'timeout') return false;
+  if (request.raw.aborted) return true; // Node: the client closed before the body was complete
+  const code = (err as { code?: string } | undefined)?.code;
+  if (code && CLIENT_GONE_CODES.has(code)) return true;
+  // the deadline signal aborts with 'timeout' when the response closes early: the client left
+  return reply.raw.destroyed && !reply.raw.writableFinished;
+}
+
 async function errorsPlugin(app: FastifyInstance): Promise<void> {
   app.setErrorHandler((err, request, reply) => {
     let e = toAppError(err);
@@ -56,19 +69,21 @@ async function errorsPlugin(app: FastifyInstance): Promise<void> {
     if (e.code === 'internal' && /multipart|boundary|end of form|part header/i.test(String((err as Error)?.message))) {
       e = new AppError('invalid_request', `malformed multipart body: ${(err as Error).message}`);
     }
+    if (clientWentAway(err, request, reply)) {
+      // The client hung up mid-upload (ECONNRESET from the multipart stream, "aborted" from the
+      // raw body): nobody is left to answer and nothing of ours failed. Counted apart from the
+      // error codes; Fastify logs no request line for it (the response never finishes), so here.
+      app.metrics.rejections.inc({ reason: 'client_aborted' });
+      request.log.info({ route: request.routeOptions.url ?? 'unmatched', images: request.imageCount, reason: (err as Error)?.message }, 'request aborted by the client');
+      return reply.status(400).type('application/json; charset=utf-8').send(errorBody(new AppError('invalid_request', 'the client closed the connection')));
+    }
     if (e.status === 500) {
       // Our fault: the details go to the log with the request id, the client gets the id only.
       request.log.error({ err, code: e.code }, 'request failed');
       e = new AppError(e.code, `${e.code === 'inference_failed' ? 'inference failed' : 'internal error'} (request id ${request.id})`);
-    } else if (e.code === 'overloaded') {
-      // Expected under load and counted in the rejections metric; a warning per refusal would
-      // turn a flood into a log flood (a blocked stdout pipe stalls the whole process).
-      request.log.info({ code: e.code, reason: e.message }, 'request refused');
-    } else if (e.status >= 500) {
-      request.log.warn({ code: e.code, reason: e.message }, 'request refused');
-    } else {
-      request.log.info({ code: e.code, reason: e.message }, 'request rejected');
     }
+    // Everything else is logged once, in the request line (plugins/metrics.ts), with this code.
+    request.errorCode = e.code;
     app.metrics.rejections.inc({ reason: e.code });
     if (e.retryAfter !== undefined) void reply.header('Retry-After', String(e.retryAfter));
     if (e.code === 'unauthorized') void reply.header('WWW-Authenticate', 'Bearer');
@@ -77,6 +92,7 @@ async function errorsPlugin(app: FastifyInstance): Promise<void> {
 
   app.setNotFoundHandler((request, reply) => {
     app.metrics.rejections.inc({ reason: 'not_found' });
+    request.errorCode = 'not_found';
     return reply.status(404).send(errorBody(new AppError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)));
   });
 }

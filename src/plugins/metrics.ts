@@ -1,4 +1,7 @@
 // Request metrics and the one-line-per-request log (Fastify's own request logging is off).
+// Expected refusals (4xx, 503 overloaded / not_ready / shutting_down) are logged at info: under
+// overload they come by the thousand per second, and a warn each would flood even LOG_LEVEL=warn
+// (a blocked stdout pipe stalls the process). Our own failures (500, 504) are logged at error.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 
@@ -8,13 +11,15 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
     app.metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, seconds);
-    request.log.info({
+    const level = reply.statusCode >= 500 && reply.statusCode !== 503 ? 'error' : 'info';
+    request.log[level]({
       method: request.method,
       url: request.url,
       route,
       statusCode: reply.statusCode,
       responseTimeMs: Math.round(reply.elapsedTime * 100) / 100,
       images: request.imageCount,
+      ...(request.errorCode ? { code: request.errorCode } : {}),
     }, 'request completed');
   });
 }

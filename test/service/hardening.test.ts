@@ -12,6 +12,7 @@ import { loadMnistTest, mnistDigit } from './helpers/mnist.js';
 import { imageParts, multipartBody } from './helpers/multipart.js';
 import { componentMismatch } from './helpers/openapi.js';
 import { withBadCrc } from './helpers/png.js';
+import { ControlledSession } from './helpers/sessions.js';
 
 const mnist = loadMnistTest(20);
 const png = await renderDigit(mnistDigit(mnist, 3), 'plain');
@@ -88,4 +89,108 @@ t.test('concurrent 16-image requests keep few abort listeners on each request si
   t.same(res.map((r) => r.statusCode), [200, 200, 200, 200]);
   t.ok(most >= 1, 'the request signals were listened to');
   t.ok(most <= 10, `at most 10 abort listeners on one signal at once (saw ${most})`);
+});
+
+/** A log sink for buildApp: the JSON lines the app writes. */
+function logSink(): { stream: Writable; lines: () => Array<Record<string, unknown>> } {
+  const chunks: string[] = [];
+  const stream = new Writable({ write(chunk: Buffer, _enc, cb) { chunks.push(chunk.toString('utf8')); cb(); } });
+  return { stream, lines: () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+const isOurError = (body: unknown) => componentMismatch('/components/schemas/Error', body);
+
+t.test('errors before routing come back in our error shape with an X-Request-Id', async (t) => {
+  const app = await build(t);
+  const port = await listen(app);
+  const cases: Array<{ name: string; send: string[]; status: number; code: string }> = [
+    { name: 'headers too large', send: [`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000 + Math.floor(Math.random() * 40_000))}\r\n\r\n`], status: 431, code: 'headers_too_large' },
+    { name: 'malformed chunked body', send: [`POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n`], status: 400, code: 'invalid_request' },
+    { name: 'garbage request line', send: ['HELLO THERE\r\n\r\n'], status: 400, code: 'invalid_request' },
+    { name: 'undecodable URL', send: ['GET /%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'], status: 400, code: 'invalid_request' },
+  ];
+  for (const c of cases) {
+    const r = parseRaw(await rawExchange(port, c.send));
+    t.equal(r.status, c.status, `${c.name}: status`);
+    t.equal(isOurError(r.body), '', `${c.name}: our error shape`);
+    t.equal((r.body as { error: { code: string } }).error.code, c.code, `${c.name}: code`);
+    t.match(r.headers['x-request-id'] ?? '', /^[\w-]{8,}$/, `${c.name}: X-Request-Id`);
+  }
+  t.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200, 'still answering');
+});
+
+t.test('X-Request-Id: short plain ids are echoed, anything else is replaced by a generated one', async (t) => {
+  const app = await build(t);
+  const alphabet = 'ABCXYZabcxyz0189._-';
+  const plain = Array.from({ length: 1 + Math.floor(Math.random() * 128) }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join('');
+  const echoed = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': plain } });
+  t.equal(echoed.headers['x-request-id'], plain, `a ${plain.length}-char plain id is echoed`);
+  for (const bad of ['x'.repeat(129), 'has space', 'semi;colon', '<script>', 'ünïcode', '']) {
+    const res = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': bad } });
+    const id = String(res.headers['x-request-id']);
+    t.not(id, bad, `${JSON.stringify(bad.slice(0, 20))} is not echoed`);
+    t.match(id, /^[0-9a-f-]{36}$/, 'a generated UUID instead');
+  }
+});
+
+t.test('client aborts mid-upload (multipart and raw) are logged at info as client aborts, not internal errors', async (t) => {
+  const sink = logSink();
+  const app = await build(t, { LOG_LEVEL: 'info' }, { logStream: sink.stream });
+  const port = await listen(app);
+  const big = await renderDigit(mnistDigit(mnist, 4), 'big-offcentre');
+  const mp = multipartBody(imageParts([big]));
+  for (const [contentType, body] of [[mp.contentType, mp.body], ['image/png', big]] as const) {
+    const socket = connect(port, '127.0.0.1');
+    await new Promise<void>((r) => socket.on('connect', () => r()));
+    socket.write(`POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n\r\n`);
+    const cut = 1 + Math.floor(Math.random() * (body.length - 2));
+    await new Promise<void>((r) => socket.write(body.subarray(0, cut), () => r()));
+    await new Promise((r) => setTimeout(r, 30)); // let the server start reading the body
+    socket.destroy();
+  }
+  const aborted = () => sink.lines().filter((l) => l.msg === 'request aborted by the client');
+  for (let i = 0; i < 200 && aborted().length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  t.equal(aborted().length, 2, 'both aborts logged as client aborts');
+  t.ok(aborted().every((l) => l.level === 30), 'at info');
+  t.same(sink.lines().filter((l) => Number(l.level) >= 50), [], 'nothing at error level');
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  t.match(metrics, /rejections_total\{reason="client_aborted"\} 2/);
+  t.notMatch(metrics, /rejections_total\{reason="internal"\}/, 'not counted as internal');
+});
+
+t.test('expected refusals are logged once, at info, in the request line; 5xx at error', async (t) => {
+  const sink = logSink();
+  const app = await build(t, { LOG_LEVEL: 'info', QUEUE_MAX: 1 }, { logStream: sink.stream });
+  const before = sink.lines().length;
+  const cases = [
+    { req: { method: 'POST' as const, url: '/predict', headers: { 'content-type': 'text/plain' }, payload: 'hi' }, status: 415 },
+    { req: { method: 'GET' as const, url: '/nope' }, status: 404 },
+  ];
+  for (const c of cases) t.equal((await app.inject(c.req)).statusCode, c.status);
+  app.host.requestsReading = 1; // one body "arriving": the next one is past QUEUE_MAX=1
+  t.equal((await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'image/png' }, payload: png })).statusCode, 503);
+  app.host.requestsReading = 0;
+  app.host.beginDrain();
+  const draining = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'image/png' }, payload: png });
+  t.equal(draining.statusCode, 503);
+  const lines = sink.lines().slice(before);
+  t.equal(lines.length, 4, `one line per request (${lines.map((l) => l.msg).join(', ')})`);
+  t.ok(lines.every((l) => l.msg === 'request completed' && l.level === 30), 'each at info');
+  t.same(lines.map((l) => l.code), ['unsupported_media_type', 'not_found', 'overloaded', 'shutting_down'], 'with its error code');
+});
+
+t.test('a 500 is logged at error, with the cause', async (t) => {
+  const sink = logSink();
+  const session = await ControlledSession.create();
+  const app = await build(t, { LOG_LEVEL: 'info' }, { logStream: sink.stream, openSession: async () => session });
+  session.failAll = true; // after warm-up
+  const before = sink.lines().length;
+  const res = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'image/png' }, payload: png });
+  t.equal(res.statusCode, 500);
+  const lines = sink.lines().slice(before);
+  const failed = lines.find((l) => l.msg === 'request failed');
+  t.ok(failed && failed.level === 50 && /injected failure/.test(JSON.stringify(failed.err)), 'the cause at error');
+  const done = lines.find((l) => l.msg === 'request completed');
+  t.equal(done?.level, 50, 'the request line at error');
+  t.equal(done?.code, 'inference_failed');
 });
