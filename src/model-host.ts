@@ -78,8 +78,9 @@ export class ModelHost {
         maxDelayMs: this.config.BATCH_MAX_DELAY_MS,
         queueMax: this.config.QUEUE_MAX,
         concurrency: this.config.INFERENCE_WORKERS,
-        // Uploads being decoded will be submitted soon: only then is waiting for company useful.
-        incoming: () => this.imagesPreprocessing,
+        // Uploads being received or decoded will be submitted soon: only then is waiting for
+        // company useful (and never longer than BATCH_MAX_DELAY_MS).
+        incoming: () => this.imagesPreprocessing + this.requestsReading,
       }, {
         onBatch: (size, seconds, ok) => {
           this.metrics.batchSize.observe(size);
@@ -115,6 +116,14 @@ export class ModelHost {
   get oldestWorkMs(): number {
     for (const t of this.working) return performance.now() - t.at;
     return 0;
+  }
+
+  /**
+   * Whether any admitted /predict work is unanswered (decoding, queued, running, or answering).
+   * Bodies still arriving are not counted: the drain cuts those once its grace has passed.
+   */
+  get processing(): boolean {
+    return this.working.size > 0 || this.imagesPreprocessing > 0 || (this.batcher?.queueDepth ?? 0) > 0;
   }
 
   /** What QUEUE_MAX bounds: images queued, being decoded, or on their way in request bodies. */

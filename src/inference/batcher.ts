@@ -3,8 +3,8 @@
 // continuous batching: while every worker is busy images simply queue, and the moment a worker
 // frees it takes everything queued, up to maxBatchSize. While a worker is free, a partial batch
 // leaves at once unless waiting can help: it waits for company (at most maxDelayMs after its
-// oldest image arrived) only while more images are on their way (`incoming()`, e.g. uploads
-// being decoded). So a lone request is never held, and maxDelayMs = 0 means always eager.
+// oldest image arrived) only while more images are on their way (`incoming()`: uploads being
+// received or decoded). So a lone request is never held, and maxDelayMs = 0 means always eager.
 // A full batch always leaves at once. A failed run fails only the requests that had images in
 // it; an aborted request's images leave the queue if they have not been sent yet.
 // maxBatchSize = 1 turns batching off.

@@ -2,6 +2,7 @@
 // in-flight requests finish, readiness drops, the process exits 0).
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { tinyModelFile } from './helpers/app.js';
 import { renderDigit } from './helpers/images.js';
@@ -34,10 +35,16 @@ t.test('an invalid variable stops start-up naming it', async (t) => {
   t.match(c.stderr.join(''), /BATCH_MAX_SIZE/);
 });
 
-t.test('a missing model stops start-up with exit 1', async (t) => {
-  const c = startServer({ MODEL_PATH: '/nonexistent/digits.onnx' });
-  t.equal(await c.exited, 1);
-  t.ok(logLines(c).some((l) => l.level === 60 && /model/.test(String(l.msg))), 'fatal log line about the model');
+t.test('a missing model stops start-up with exit 1, one line naming MODEL_PATH, before listening', async (t) => {
+  for (const [path, why] of [[`/nonexistent/digits-${process.pid}.onnx`, /no such file/], [root, /not a regular file/]] as const) {
+    const c = startServer({ MODEL_PATH: path });
+    t.equal(await c.exited, 1);
+    const err = c.stderr.join('');
+    t.match(err, new RegExp(`^onnx-digits: MODEL_PATH=${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `), 'names MODEL_PATH');
+    t.match(err, why);
+    t.equal(err.trim().split('\n').length, 1, 'one line, no stack');
+    t.notOk(logLines(c).some((l) => /listening/i.test(String(l.msg))), 'never listened');
+  }
 });
 
 t.test('SIGTERM: readiness drops, queued requests finish, exit 0', async (t) => {
@@ -57,6 +64,14 @@ t.test('SIGTERM: readiness drops, queued requests finish, exit 0', async (t) => 
   t.ok(logLines(c).some((l) => l.level === 40 && l.provider === 'cuda'), 'a warning says why cuda was not used');
 
   const png = await renderDigit(mnistDigit(loadMnistTest(5), 1), 'big-offcentre');
+  // An upload still arriving tells the batcher more images are on their way, so the three
+  // requests below queue and wait for company (BATCH_MAX_DELAY_MS is long) until the drain.
+  const port = Number(new URL(address).port);
+  const uploading = connect(port, '127.0.0.1');
+  uploading.on('error', () => undefined);
+  uploading.write(`POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: ${png.length}\r\n\r\n`);
+  uploading.write(png.subarray(0, 16));
+  t.teardown(() => uploading.destroy());
   const inflight = Array.from({ length: 3 }, () => fetch(`${address}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: png }));
   let depth = 0;
   await until(() => {
@@ -65,6 +80,7 @@ t.test('SIGTERM: readiness drops, queued requests finish, exit 0', async (t) => 
   }, 'three images queued');
 
   c.proc.kill('SIGTERM');
+  uploading.destroy(); // that client gives up; the queued requests must still be answered
   const answers = await Promise.all(inflight);
   t.same(answers.map((r) => r.status), [200, 200, 200], 'queued requests were answered');
   for (const r of answers) t.equal(((await r.json()) as { predictions: unknown[] }).predictions.length, 1);
