@@ -1,7 +1,23 @@
 // Entry point for `npm start`: read config, build, listen; on SIGTERM/SIGINT stop readiness,
 // refuse new work, finish queued and in-flight requests, exit 0 (1 past DRAIN_TIMEOUT_MS).
+import { accessSync, constants, statSync } from 'node:fs';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+
+/** On SIGTERM, how long uploads still arriving get to finish before their sockets are cut. */
+const UPLOAD_GRACE_MS = 1000;
+
+/** Why `path` cannot be read as a file, or undefined when it can. */
+function unreadableFile(path: string): string | undefined {
+  try {
+    if (!statSync(path).isFile()) return 'not a regular file';
+    accessSync(path, constants.R_OK);
+    return undefined;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not readable (permission denied)' : String((e as Error).message);
+  }
+}
 
 let config: Config;
 try {
@@ -12,6 +28,13 @@ try {
     process.exit(1);
   }
   throw e;
+}
+
+// A model that is not there is a configuration error: say so in one line, before listening.
+const modelProblem = unreadableFile(config.MODEL_PATH);
+if (modelProblem) {
+  process.stderr.write(`onnx-digits: MODEL_PATH=${config.MODEL_PATH}: ${modelProblem}\n`);
+  process.exit(1);
 }
 
 const app = await buildApp(config);
@@ -31,10 +54,24 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }, config.DRAIN_TIMEOUT_MS);
   timer.unref();
+  // Connections with no work of ours in progress (uploads stalled or still dribbling in after
+  // a grace period, sockets stuck mid-headers) would otherwise hold close() until their own
+  // timeouts and the drain past DRAIN_TIMEOUT_MS: once the admitted work is answered, cut them.
+  const graceMs = Math.min(UPLOAD_GRACE_MS, config.DRAIN_TIMEOUT_MS / 4);
+  const drainStarted = performance.now();
+  let cut = false;
+  const cutter = setInterval(() => {
+    if (performance.now() - drainStarted < graceMs || app.host.processing) return;
+    if (!cut) app.log.info('drain: admitted work answered; closing the remaining connections');
+    cut = true;
+    app.server.closeAllConnections();
+  }, 20);
+  cutter.unref();
   try {
     // Readiness goes false and /predict answers 503 at once; queued images still run.
     app.host.beginDrain();
     await app.close(); // stops listening, waits for in-flight responses, disposes the workers
+    clearInterval(cutter);
     app.log.info('drained; bye');
     process.exit(0);
   } catch (e) {

@@ -4,6 +4,7 @@
 // tiny PNG with huge declared dimensions burn seconds of CPU.
 import sharp, { type Metadata, type SharpOptions } from 'sharp';
 import { AppError } from '../errors.js';
+import { describePngDamage } from '../util/png-damage.js';
 import { sniffImageFormat, type ImageFormat } from './sniff.js';
 import { decodeSmallPng } from './png-fast.js';
 import {
@@ -30,8 +31,11 @@ function sharpOptions(maxPixels: number): SharpOptions {
   return { limitInputPixels: maxPixels, failOn: 'error', sequentialRead: true };
 }
 
-function decodeError(e: unknown, format: ImageFormat): AppError {
+function decodeError(e: unknown, format: ImageFormat, bytes: Uint8Array): AppError {
   const msg = e instanceof Error ? e.message : String(e);
+  // libpng says only "read error" / "Unknown error": name the damaged chunk instead when we can.
+  const damage = format === 'png' && !/pixel limit|unsupported image format/i.test(msg) ? describePngDamage(bytes) : undefined;
+  if (damage) return new AppError('invalid_image', `could not decode PNG: ${damage}`, { cause: e });
   if (/pixel limit/i.test(msg)) return new AppError('image_too_large', `image has more pixels than allowed: ${msg}`);
   if (/unsupported image format/i.test(msg)) return new AppError('unsupported_media_type', 'not a PNG, JPEG or WebP image');
   return new AppError('invalid_image', `could not decode ${format.toUpperCase()}: ${msg.split('\n')[0]}`, { cause: e });
@@ -66,7 +70,7 @@ async function decodeRgba(bytes: Uint8Array, maxPixels: number, mode: Preprocess
   try {
     meta = await sharp(input, sharpOptions(maxPixels)).metadata();
   } catch (e) {
-    throw decodeError(e, format);
+    throw decodeError(e, format, bytes);
   }
   const { width, height } = meta;
   if (!width || !height) throw new AppError('invalid_image', `${format.toUpperCase()} header has no dimensions`);
@@ -85,7 +89,7 @@ async function decodeRgba(bytes: Uint8Array, maxPixels: number, mode: Preprocess
     }
     return { format, width, height, rgba: new Uint8Array(data.buffer, data.byteOffset, data.length), w: info.width, h: info.height };
   } catch (e) {
-    throw decodeError(e, format);
+    throw decodeError(e, format, bytes);
   }
 }
 

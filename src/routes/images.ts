@@ -59,7 +59,22 @@ function fromJson(body: unknown, config: Config): UploadedImage[] {
   });
 }
 
+/** A zero-byte image is a broken upload, not an unknown format: 400 invalid_image names it. */
+function refuseEmpty(images: UploadedImage[]): UploadedImage[] {
+  const index = images.findIndex((img) => img.bytes.length === 0);
+  if (index >= 0) {
+    const { filename } = images[index];
+    throw new AppError('invalid_image', `empty image (image ${index}${filename ? `, "${filename}"` : ''} has 0 bytes)`,
+      { details: { index, ...(filename ? { filename } : {}) } });
+  }
+  return images;
+}
+
 export async function collectImages(request: FastifyRequest, config: Config): Promise<UploadedImage[]> {
+  return refuseEmpty(await collectAny(request, config));
+}
+
+async function collectAny(request: FastifyRequest, config: Config): Promise<UploadedImage[]> {
   if (request.isMultipart()) return fromMultipart(request, config);
   const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (type === 'application/json') return fromJson(request.body, config);

@@ -40,8 +40,9 @@ const truncatedForm = (() => { const m = mp(imageParts([good])); return { ...m, 
 const oneByOne = encodePng({ width: 1, height: 1, colour: 'grey', samples: [0] });
 
 const cases: Case[] = [
-  { name: 'zero bytes (raw)', contentType: 'image/png', body: Buffer.alloc(0), status: [415], code: ['unsupported_media_type'] },
-  { name: 'zero-byte file part', ...mp([{ name: 'image', filename: 'empty.png', contentType: 'image/png', data: Buffer.alloc(0) }]), status: [415], code: ['unsupported_media_type'] },
+  { name: 'zero bytes (raw)', contentType: 'image/png', body: Buffer.alloc(0), status: [400], code: ['invalid_image'] },
+  { name: 'zero-byte file part', ...mp([{ name: 'image', filename: 'empty.png', contentType: 'image/png', data: Buffer.alloc(0) }]), status: [400], code: ['invalid_image'] },
+  { name: 'zero-byte base64 image', contentType: 'application/json', body: JSON.stringify({ images: [''] }), status: [400], code: ['invalid_image', 'invalid_request'] },
   { name: 'truncated PNG', contentType: 'image/png', body: good.subarray(0, Math.floor(good.length * 0.6)), status: [400], code: ['invalid_image'] },
   { name: 'PNG cut inside the header', contentType: 'image/png', body: good.subarray(0, 30), status: [400], code: ['invalid_image'] },
   { name: 'bad CRC', contentType: 'image/png', body: withBadCrc(good), status: [400], code: ['invalid_image'] },

@@ -194,3 +194,63 @@ t.test('a 500 is logged at error, with the cause', async (t) => {
   t.equal(done?.level, 50, 'the request line at error');
   t.equal(done?.code, 'inference_failed');
 });
+
+t.test('a zero-byte image is 400 invalid_image "empty image", whichever way it is sent', async (t) => {
+  const app = await build(t);
+  const mp = multipartBody([...imageParts([png]), { name: 'image', filename: 'blank.png', contentType: 'image/png', data: Buffer.alloc(0) }]);
+  const sends = [
+    { headers: { 'content-type': 'image/png' }, payload: Buffer.alloc(0), index: 0 },
+    { headers: { 'content-type': mp.contentType }, payload: mp.body, index: 1, filename: 'blank.png' },
+    { headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ images: [png.toString('base64'), ''] }), index: 1 },
+  ];
+  for (const s of sends) {
+    const res = await app.inject({ method: 'POST', url: '/predict', headers: s.headers, payload: s.payload });
+    t.equal(res.statusCode, 400, s.headers['content-type']);
+    const body = res.json() as { error: { code: string; message: string; details?: { index?: number; filename?: string } } };
+    t.equal(isOurError(body), '');
+    t.equal(body.error.code, 'invalid_image');
+    t.match(body.error.message, /^empty image/);
+    t.equal(body.error.details?.index, s.index, 'names the image');
+    if (s.filename) t.equal(body.error.details?.filename, s.filename);
+  }
+});
+
+t.test('a damaged PNG gets a message that says what is wrong', async (t) => {
+  const app = await build(t);
+  const big = await renderDigit(mnistDigit(mnist, 7), 'big-offcentre');
+  const cut = 40 + Math.floor(Math.random() * (big.length - 80));
+  for (const [name, bytes, want] of [
+    ['bad CRC', withBadCrc(big), /could not decode PNG: corrupt: the CRC of chunk IDAT at byte \d+ does not match/],
+    ['bad CRC, small image', withBadCrc(png), /could not decode PNG: corrupt: the CRC of chunk IDAT/],
+    ['truncated', big.subarray(0, cut), /could not decode PNG: truncated/],
+  ] as const) {
+    const res = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'image/png' }, payload: bytes });
+    t.equal(res.statusCode, 400, name);
+    const body = res.json() as { error: { code: string; message: string } };
+    t.equal(body.error.code, 'invalid_image', name);
+    t.match(body.error.message, want, `${name}: ${body.error.message}`);
+    t.notMatch(body.error.message, /Unknown error|read error/i, `${name}: not the decoder's words`);
+  }
+});
+
+t.test('REQUEST_TIMEOUT_MS also bounds a chunked upload dribbling in a byte at a time', async (t) => {
+  const timeoutMs = 300 + Math.floor(Math.random() * 200);
+  const app = await build(t, { REQUEST_TIMEOUT_MS: timeoutMs });
+  const port = await listen(app);
+  const socket = connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  let reply = '';
+  socket.setEncoding('utf8').on('data', (d: string) => { reply += d; });
+  const closed = new Promise<void>((r) => socket.on('close', () => r()));
+  socket.write('POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\n');
+  let i = 0;
+  const drip = setInterval(() => { if (!socket.destroyed) socket.write(`1\r\n${String.fromCharCode(png[i++ % png.length])}\r\n`, 'latin1'); }, 50);
+  t.teardown(() => clearInterval(drip));
+  await closed; // the server answers and closes the socket itself
+  clearInterval(drip);
+  const r = parseRaw(reply);
+  t.equal(r.status, 504);
+  t.equal((r.body as { error: { code: string } }).error.code, 'timeout');
+  t.equal(isOurError(r.body), '');
+  t.ok(i > 1, 'the client kept sending until cut off');
+});
