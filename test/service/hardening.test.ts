@@ -2,7 +2,7 @@
 // abort listeners, client aborts, framework/socket-level errors in our error shape, request ids,
 // log levels of expected rejections, empty and corrupt images.
 import t from 'tap';
-import { connect, type AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { Semaphore } from '../../src/util/semaphore.js';
@@ -116,7 +116,29 @@ t.test('errors before routing come back in our error shape with an X-Request-Id'
     t.equal((r.body as { error: { code: string } }).error.code, c.code, `${c.name}: code`);
     t.match(r.headers['x-request-id'] ?? '', /^[\w-]{8,}$/, `${c.name}: X-Request-Id`);
   }
+  t.equal(componentMismatch('/components/responses/HeadersTooLarge/content/application~1json/schema', parseRaw(await rawExchange(port, cases[0].send)).body), '', '431 as openapi.yaml says');
   t.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200, 'still answering');
+});
+
+t.test('headers that never finish: Node\'s request timeout is answered 408 request_timeout in our shape', async (t) => {
+  const app = await build(t);
+  const port = await listen(app);
+  // Node reports it as a clientError ERR_HTTP_REQUEST_TIMEOUT, but only from its 30-s connection
+  // check; raise that same event on the real server-side socket of a stalled client instead.
+  const serverSide = new Promise<Socket>((r) => app.server.once('connection', r));
+  const client = connect(port, '127.0.0.1');
+  client.on('error', () => undefined);
+  let reply = '';
+  client.setEncoding('utf8').on('data', (d: string) => { reply += d; });
+  const closed = new Promise<void>((r) => client.on('close', () => r()));
+  client.write('GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: abc');
+  const socket = await serverSide;
+  app.server.emit('clientError', Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket);
+  await closed;
+  const r = parseRaw(reply);
+  t.equal(r.status, 408);
+  t.equal(componentMismatch('/components/responses/RequestTimeout/content/application~1json/schema', r.body), '');
+  t.match(r.headers['x-request-id'] ?? '', /^[0-9a-f-]{36}$/);
 });
 
 t.test('X-Request-Id: short plain ids are echoed, anything else is replaced by a generated one', async (t) => {
