@@ -1,9 +1,9 @@
-// docs/service.md documents every config variable with its real default.
+// The README's configuration table documents every config variable with its real default.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { CONFIG_ENV_NAMES, loadConfig } from '../../src/config.js';
 
-const doc = readFileSync(new URL('../../docs/service.md', import.meta.url), 'utf8');
+const doc = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const defaults = loadConfig({});
 
 t.test('every variable is in the table with its default', async (t) => {
