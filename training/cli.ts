@@ -11,6 +11,7 @@ import { Command } from 'commander';
 import { IdxError, DatasetNotFoundError, FolderDatasetError } from './data/index.js';
 import { ConfigError } from './model/config.js';
 import { CheckpointError } from './pipeline/checkpoint.js';
+import { ModelFileError } from './pipeline/onnx-file.js';
 import { UsageError } from './pipeline/commands/common.js';
 import { trainCommand } from './pipeline/commands/train.js';
 import { evaluateCommand, exportCommand } from './pipeline/commands/evaluate.js';
@@ -101,7 +102,7 @@ training(ablation.command('pretrain').description('from scratch vs Fashion-pretr
   .option('--pipeline-run <name>', 'pipeline run whose checkpoints give the pretrained arm (default pipeline-<config>)')
   .action(run(ablationPretrainCommand));
 
-const KNOWN = [UsageError, ConfigError, IdxError, DatasetNotFoundError, FolderDatasetError, CheckpointError];
+const KNOWN = [UsageError, ConfigError, IdxError, DatasetNotFoundError, FolderDatasetError, CheckpointError, ModelFileError];
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (KNOWN.some((k) => e instanceof k)) {
     console.error(`error: ${(e as Error).message}`);

@@ -9,7 +9,7 @@ import { Augmenter } from '../augment/affine.js';
 import { configSha, toArch, type RunConfig } from '../model/config.js';
 import { createTrainer, HEAD_PREFIX, type TrainerLike, type TrainerTensor } from './engine.js';
 import { lrAt } from './schedule.js';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { evaluateView } from './metrics.js';
 import { epochProgress } from './progress.js';
 import { epochCheckpoint, lastCheckpoint, type CheckpointMeta, type Phase } from './run-state.js';
@@ -78,7 +78,7 @@ function initFrom(trainer: TrainerLike, source: Record<string, TrainerTensor>, k
     if (OPTIMIZER_STATE.test(name) || (!keepHead && name.startsWith(HEAD_PREFIX))) continue;
     const s = source[name];
     if (!s) throw new Error(`${file}: has no tensor ${name} (was it trained with another architecture?)`);
-    if (s.shape.join(',') !== t.shape.join(',')) throw new Error(`${file}: tensor ${name} has shape [${s.shape.join(', ')}], this model needs [${t.shape.join(', ')}]`);
+    if (s.shape.join(',') !== t.shape.join(',')) throw new CheckpointError(file, `tensor ${name} has shape [${s.shape.join(', ')}], this model needs [${t.shape.join(', ')}]`);
     state.tensors[name] = { shape: t.shape, data: s.data.slice() };
     copied.push(name);
   }
@@ -118,7 +118,7 @@ export async function trainPhase(o: TrainPhaseOptions): Promise<TrainPhaseResult
   if (o.resume && existsSync(last)) {
     const ck = loadCheckpoint<CheckpointMeta>(last);
     meta = ck.meta;
-    if (meta.configSha !== configSha(cfg) || JSON.stringify(meta.arch) !== JSON.stringify(arch)) throw new Error(`${last}: was trained with a different config (${meta.config.name}, sha ${meta.configSha}); resume needs the same config`);
+    if (meta.configSha !== configSha(cfg) || JSON.stringify(meta.arch) !== JSON.stringify(arch)) throw new CheckpointError(last, `was trained with a different config (${meta.config.name}, sha ${meta.configSha}); resume needs the same config`);
     if (meta.phase !== o.phase || meta.data !== data || meta.epochs !== epochs || meta.subset !== (o.subset ?? null)) {
       throw new Error(`${last}: is a ${meta.phase} run on ${meta.data} for ${meta.epochs} epochs (subset ${meta.subset}); resume with the same settings`);
     }
