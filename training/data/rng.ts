@@ -1,16 +1,7 @@
 // Small seeded PRNG (sfc32, seeded through splitmix32) so every random choice in the pipeline —
 // validation split, shuffles, augmentation — is reproducible from (seed, purpose, epoch, batch).
 
-function splitmix32(state: number): () => number {
-  let s = state >>> 0;
-  return () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-}
+import { splitmix32 } from '../common/splitmix32.js';
 
 /** Mix several integers into one 32-bit seed (order matters). */
 export function deriveSeed(...parts: number[]): number {

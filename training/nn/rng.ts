@@ -1,16 +1,7 @@
 // Seeded PRNG (splitmix32 seeding + xoshiro128**) so initialisation and dropout masks are
 // reproducible across runs and across save/restore.
 
-function splitmix32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-}
+import { splitmix32 } from '../common/splitmix32.js';
 
 export class Rng {
   private a: number; private b: number; private c: number; private d: number;
