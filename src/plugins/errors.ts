@@ -87,6 +87,9 @@ async function errorsPlugin(app: FastifyInstance): Promise<void> {
     app.metrics.rejections.inc({ reason: e.code });
     if (e.retryAfter !== undefined) void reply.header('Retry-After', String(e.retryAfter));
     if (e.code === 'unauthorized') void reply.header('WWW-Authenticate', 'Bearer');
+    // Refused before its body was read (401, 415, 413 by Content-Length…): close the connection,
+    // or a client that keeps the rest of the body back would hold the socket open on keep-alive.
+    if (!request.raw.complete) void reply.header('Connection', 'close');
     return reply.status(e.status).type('application/json; charset=utf-8').send(errorBody(e));
   });
 

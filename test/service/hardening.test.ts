@@ -276,3 +276,19 @@ t.test('REQUEST_TIMEOUT_MS also bounds a chunked upload dribbling in a byte at a
   t.equal(isOurError(r.body), '');
   t.ok(i > 1, 'the client kept sending until cut off');
 });
+
+t.test('a request refused before its body is read (wrong API key) closes its connection', async (t) => {
+  const app = await build(t, { API_KEY: 'right-key-' + Math.random().toString(36).slice(2) });
+  const port = await listen(app);
+  const declared = 5000 + Math.floor(Math.random() * 5000);
+  for (const auth of ['Authorization: Bearer nope\r\n', '']) {
+    // Only part of the declared body arrives; the server must answer and hang up, not wait on keep-alive.
+    const reply = await rawExchange(port, [
+      `POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: ${declared}\r\n${auth}\r\n`,
+      Buffer.alloc(100, 7),
+    ]);
+    const r = parseRaw(reply);
+    t.equal(r.status, 401, `${auth ? 'wrong' : 'missing'} key: 401`);
+    t.equal(r.headers.connection, 'close', 'Connection: close');
+  }
+});
