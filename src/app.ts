@@ -43,6 +43,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     frameworkErrors,
     // Slow or stalled uploads end here instead of holding a socket forever.
     requestTimeout: config.REQUEST_TIMEOUT_MS,
+    // Node enforces requestTimeout (and the header timeout) only when it sweeps its connections,
+    // every 30 s by default: a stalled header could then hold a socket ~30 s past the deadline.
+    http: { connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(config.REQUEST_TIMEOUT_MS / 10))) },
     connectionTimeout: 0,
     bodyLimit: 1024 * 1024, // non-predict routes take no real bodies; /predict sets its own limits
     // Our predict hook answers 503 shutting_down (JSON, Retry-After) while draining instead.

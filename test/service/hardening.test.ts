@@ -292,3 +292,13 @@ t.test('a request refused before its body is read (wrong API key) closes its con
     t.equal(r.headers.connection, 'close', 'Connection: close');
   }
 });
+
+t.test('a stalled header is answered 408 by the real sweep, not ~30 s later', async (t) => {
+  // Node sweeps for timed-out requests every connectionsCheckingInterval (30 s by default);
+  // app.ts ties it to REQUEST_TIMEOUT_MS, so this answer comes well inside rawExchange's 20 s.
+  const app = await build(t, { REQUEST_TIMEOUT_MS: 1000 });
+  const port = await listen(app);
+  const r = parseRaw(await rawExchange(port, ['GET /healthz HTTP/1.1\r\nHost: x\r\n']));
+  t.equal(r.status, 408);
+  t.equal((r.body as { error: { code: string } }).error.code, 'request_timeout');
+});
