@@ -23,6 +23,20 @@ function conforms(t: Test, res: LightMyRequestResponse, method: string, path: st
   t.equal(specMismatch(method, path, res), '', `${method} ${path} ${res.statusCode} matches openapi.yaml`);
 }
 
+
+/** Not serving (loading, draining): readyz says why, /predict answers a retryable 503 with `code`. */
+async function expectNotServing(t: Test, app: FastifyInstance, status: string, code: string) {
+  const ready = await app.inject('/readyz');
+  t.equal(ready.statusCode, 503);
+  t.equal(ready.json().status, status);
+  conforms(t, ready, 'GET', '/readyz');
+  const res = await predict(app);
+  t.equal(res.statusCode, 503);
+  t.equal(res.json().error.code, code);
+  t.equal(res.headers['retry-after'], '1');
+  conforms(t, res, 'POST', '/predict');
+}
+
 t.test('probes, /v1/models, /metrics, /openapi.yaml on a ready app', async (t) => {
   const app = await build(t, { EXECUTION_PROVIDERS: 'cuda,cpu' });
   const health = await app.inject('/healthz');
@@ -98,15 +112,7 @@ t.test('while loading: healthz 200, readyz 503, /predict 503 not_ready with Retr
   const app = await buildApp(testConfig(), { openSession: () => opening });
   t.teardown(() => app.close());
   t.equal((await app.inject('/healthz')).statusCode, 200);
-  const ready = await app.inject('/readyz');
-  t.equal(ready.statusCode, 503);
-  t.equal(ready.json().status, 'loading');
-  conforms(t, ready, 'GET', '/readyz');
-  const res = await predict(app);
-  t.equal(res.statusCode, 503);
-  t.equal(res.json().error.code, 'not_ready');
-  t.equal(res.headers['retry-after'], '1');
-  conforms(t, res, 'POST', '/predict');
+  await expectNotServing(t, app, 'loading', 'not_ready');
   const models = await app.inject('/v1/models');
   t.equal(models.statusCode, 503);
   conforms(t, models, 'GET', '/v1/models');
@@ -218,15 +224,7 @@ t.test('an inference failure is a 500 without internals; the next request works'
 t.test('draining: readyz 503, /predict 503 shutting_down, probes still answer', async (t) => {
   const app = await build(t);
   app.host.beginDrain();
-  const ready = await app.inject('/readyz');
-  t.equal(ready.statusCode, 503);
-  t.equal(ready.json().status, 'draining');
-  conforms(t, ready, 'GET', '/readyz');
-  const res = await predict(app);
-  t.equal(res.statusCode, 503);
-  t.equal(res.json().error.code, 'shutting_down');
-  t.equal(res.headers['retry-after'], '1');
-  conforms(t, res, 'POST', '/predict');
+  await expectNotServing(t, app, 'draining', 'shutting_down');
   t.equal((await app.inject('/healthz')).statusCode, 200);
   t.match((await app.inject('/metrics')).body, /service_ready 0/);
 });

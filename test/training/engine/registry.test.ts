@@ -6,6 +6,7 @@ import { differentiableOps, newGraph, opDef } from '../../../training/autodiff/r
 import { DEFAULT_ARCH, type ArchConfig } from '../../../training/nn/arch.js';
 import { buildTrainGraph } from '../../../training/runner/graphs.js';
 import { listConfigs, loadRunConfig, toArch } from '../../../training/model/config.js';
+import { EVERY_BLOCK_ARCH } from './helpers/archs.js';
 
 t.test('an unregistered op is an error at build time naming the op and node', async (t) => {
   const g = newGraph();
@@ -30,18 +31,7 @@ t.test('builder validates shapes and dtypes where the node is made', async (t) =
   t.throws(() => g.op1('Conv', [g.input('x', 'float32', [1, 3, 5, 5]), g.input('w', 'float32', [4, 2, 3, 3])]), /does not fit C=3/);
 });
 
-const everyBlock: ArchConfig = {
-  name: 'every-block', inputShape: [1, 28, 28], stem: { out: 8, k: 5 }, activation: 'gelu', classes: 10, headDropout: 0.2,
-  blocks: [
-    { kind: 'separable', out: 8, k: 3, dilation: 2, dwNorm: true },
-    { kind: 'conv', out: 8, k: 3, dilation: 3 },
-    { kind: 'maxpool', k: 3 },
-    { kind: 'dropout', p: 0.1 },
-    { kind: 'separable', out: 16, k: 5, dilation: 1, stride: 2 },
-    { kind: 'conv', out: 8, k: 3, dilation: 1, stride: 2 },
-    { kind: 'maxpool' },
-  ],
-};
+const everyBlock: ArchConfig = { ...EVERY_BLOCK_ARCH, blocks: [...EVERY_BLOCK_ARCH.blocks, { kind: 'maxpool' }] };
 
 const archs: ArchConfig[] = [DEFAULT_ARCH, everyBlock, { ...everyBlock, name: 'silu', activation: 'silu' }];
 for (const name of listConfigs()) archs.push(toArch(loadRunConfig(name)));

@@ -6,6 +6,7 @@ import { decodeModel } from '../../../training/onnx/serialize.js';
 import type { ArchConfig } from '../../../training/nn/arch.js';
 import { Trainer, type TrainerOptions } from '../../../training/runner/trainer.js';
 import { mnistSlice } from './helpers/mnist-slice.js';
+import { EVERY_BLOCK_ARCH } from './helpers/archs.js';
 
 const tiny: ArchConfig = {
   name: 'tiny', inputShape: [1, 28, 28], stem: { out: 8, k: 3 }, activation: 'relu', classes: 10, headDropout: 0.1,
@@ -150,17 +151,7 @@ t.test('frozen params stay put; the rest trains', async (t) => {
 });
 
 t.test('every block kind runs: conv blocks, stride 2, dw-norm, 3×3 pool, GELU, SGD nesterov; export agrees', async (t) => {
-  const arch: ArchConfig = {
-    name: 'every-block', inputShape: [1, 28, 28], stem: { out: 8, k: 5 }, activation: 'gelu', classes: 10, headDropout: 0.2,
-    blocks: [
-      { kind: 'separable', out: 8, k: 3, dilation: 2, dwNorm: true },
-      { kind: 'conv', out: 8, k: 3, dilation: 3 },
-      { kind: 'maxpool', k: 3 },
-      { kind: 'dropout', p: 0.1 },
-      { kind: 'separable', out: 16, k: 5, dilation: 1, stride: 2 },
-      { kind: 'conv', out: 8, k: 3, dilation: 1, stride: 2 },
-    ],
-  };
+  const arch = EVERY_BLOCK_ARCH;
   const tr = await Trainer.create(opts({ arch, batchSize: 8, optimizer: { kind: 'sgd', weightDecay: 1e-4, nesterov: true } }));
   for (let s = 0; s < 3; s++) {
     const r = await tr.trainStep(data.x.subarray(s * 8 * 784, (s + 1) * 8 * 784), data.y.subarray(s * 8, (s + 1) * 8), 0.05);
