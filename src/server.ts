@@ -1,19 +1,24 @@
 // Entry point for `npm start`: read config, build, listen; on SIGTERM/SIGINT stop readiness,
 // refuse new work, finish queued and in-flight requests, exit 0 (1 past DRAIN_TIMEOUT_MS).
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { describeModel, ModelFileError } from './inference/model-file.js';
 
 /** On SIGTERM, how long uploads still arriving get to finish before their sockets are cut. */
 const UPLOAD_GRACE_MS = 1000;
 
-/** Why `path` cannot be read as a file, or undefined when it can. */
-function unreadableFile(path: string): string | undefined {
+/** Why `path` cannot serve as the model, or undefined when it can: missing, unreadable, or a
+ *  file that does not decode as an ONNX model with the digit contract (checked here so that a
+ *  wrong file is a one-line start-up error, not a failure after the port is already open). */
+function unusableModel(path: string): string | undefined {
   try {
     if (!statSync(path).isFile()) return 'not a regular file';
     accessSync(path, constants.R_OK);
+    describeModel(new Uint8Array(readFileSync(path)));
     return undefined;
   } catch (e) {
+    if (e instanceof ModelFileError) return e.message;
     const code = (e as NodeJS.ErrnoException).code;
     return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not readable (permission denied)' : String((e as Error).message);
   }
@@ -30,8 +35,8 @@ try {
   throw e;
 }
 
-// A model that is not there is a configuration error: say so in one line, before listening.
-const modelProblem = unreadableFile(config.MODEL_PATH);
+// A model that is not there, or not a model, is a configuration error: one line, before listening.
+const modelProblem = unusableModel(config.MODEL_PATH);
 if (modelProblem) {
   process.stderr.write(`onnx-digits: MODEL_PATH=${config.MODEL_PATH}: ${modelProblem}\n`);
   process.exit(1);

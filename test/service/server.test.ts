@@ -2,7 +2,9 @@
 // in-flight requests finish, readiness drops, the process exits 0).
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tinyModelFile } from './helpers/app.js';
 import { renderDigit } from './helpers/images.js';
@@ -35,8 +37,19 @@ t.test('an invalid variable stops start-up naming it', async (t) => {
   t.match(c.stderr.join(''), /BATCH_MAX_SIZE/);
 });
 
-t.test('a missing model stops start-up with exit 1, one line naming MODEL_PATH, before listening', async (t) => {
-  for (const [path, why] of [[`/nonexistent/digits-${process.pid}.onnx`, /no such file/], [root, /not a regular file/]] as const) {
+t.test('a missing or non-ONNX model stops start-up with exit 1, one line naming MODEL_PATH, before listening', async (t) => {
+  const dir = t.testdir();
+  const notOnnx = join(dir, 'digits.onnx');
+  writeFileSync(notOnnx, 'this is a README, not a model\n');
+  const empty = join(dir, 'empty.onnx');
+  writeFileSync(empty, ''); // decodes as an empty ModelProto: no graph
+  const cases: Array<[string, RegExp]> = [
+    [`/nonexistent/digits-${process.pid}.onnx`, /no such file/],
+    [root, /not a regular file/],
+    [notOnnx, /not an ONNX model|no graph/],
+    [empty, /no graph/],
+  ];
+  for (const [path, why] of cases) {
     const c = startServer({ MODEL_PATH: path });
     t.equal(await c.exited, 1);
     const err = c.stderr.join('');
