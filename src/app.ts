@@ -6,7 +6,7 @@ import type { Config } from './config.js';
 import type { ModelSession } from './inference/model-session.js';
 import { createMetrics } from './metrics.js';
 import { ModelHost, openModelSession } from './model-host.js';
-import { clientErrorHandler, frameworkErrors } from './plugins/client-errors.js';
+import { clientErrorHandler, frameworkErrors, trackRequests } from './plugins/client-errors.js';
 import errorsPlugin from './plugins/errors.js';
 import metricsPlugin from './plugins/metrics.js';
 import metaRoutes from './routes/meta.js';
@@ -52,6 +52,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
+  // So socket-level errors inside a routed request are left to that request (plugins/client-errors.ts).
+  trackRequests(app.server);
 
   const metrics = createMetrics(config.BATCH_MAX_SIZE);
   const host = new ModelHost(config, metrics, app.log, deps.openSession ?? (() => openModelSession(config, app.log)));

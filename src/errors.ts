@@ -39,14 +39,20 @@ export class AppError extends Error {
   readonly details?: ErrorDetails;
   /** Seconds, sent as Retry-After (503 only). */
   readonly retryAfter?: number;
+  /**
+   * The client caused it though the status is 5xx (a 504 for an upload the client stalled): it is
+   * logged at info like the 4xx refusals, not at error as our failure.
+   */
+  readonly clientFault?: boolean;
 
-  constructor(code: ErrorCode, message: string, opts: { details?: ErrorDetails; retryAfter?: number; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, opts: { details?: ErrorDetails; retryAfter?: number; clientFault?: boolean; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'AppError';
     this.code = code;
     this.status = ERROR_STATUS[code];
     this.details = opts.details;
     this.retryAfter = opts.retryAfter;
+    if (opts.clientFault) this.clientFault = true;
   }
 
   /** The same error, with details about which image it concerns merged in. */
@@ -54,6 +60,7 @@ export class AppError extends Error {
     return new AppError(this.code, this.message, {
       details: { ...this.details, ...extra },
       retryAfter: this.retryAfter,
+      clientFault: this.clientFault,
       cause: this.cause,
     });
   }

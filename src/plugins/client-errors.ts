@@ -5,7 +5,7 @@
 //   chunked body 400). There is no request object yet, so the answer is written to the socket.
 // - frameworkErrors: a URL Fastify cannot decode (400), and router failures (500).
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, errorBody, type ErrorCode } from '../errors.js';
@@ -21,10 +21,28 @@ function socketError(err: NodeJS.ErrnoException): AppError {
   }
 }
 
+/** The latest request Node parsed on each socket (set by trackRequests). */
+const lastRequest = new WeakMap<Duplex, IncomingMessage>();
+
+/** Lets clientErrorHandler tell a socket error inside a routed request from one before any. */
+export function trackRequests(server: Server): void {
+  server.on('request', (req: IncomingMessage) => { lastRequest.set(req.socket, req); });
+}
+
 /** Fastify's clientErrorHandler option (`this` is the root instance). */
 export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Duplex): void {
   // A reset connection has nobody to answer (as in Fastify's default handler).
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  // The client closed its side (FIN) with a routed request's body short of its Content-Length:
+  // Node reports that here as a parse error, but the request is ours already and sees 'aborted'
+  // once the socket goes, so its own error path counts and logs it, once, as client_aborted (or
+  // it was answered already). Counting it here too made it invalid_request as well, and the 400
+  // written here went out under another request id. Only close the socket, which Node leaves open.
+  const inFlight = lastRequest.get(socket);
+  if (err.code === 'HPE_INVALID_EOF_STATE' && inFlight && !inFlight.complete) {
+    socket.destroy();
+    return;
+  }
   const e = socketError(err);
   const id = randomUUID();
   this.metrics?.rejections.inc({ reason: e.code });

@@ -84,6 +84,7 @@ async function errorsPlugin(app: FastifyInstance): Promise<void> {
     }
     // Everything else is logged once, in the request line (plugins/metrics.ts), with this code.
     request.errorCode = e.code;
+    if (e.clientFault) request.clientFault = true;
     app.metrics.rejections.inc({ reason: e.code });
     if (e.retryAfter !== undefined) void reply.header('Retry-After', String(e.retryAfter));
     if (e.code === 'unauthorized') void reply.header('WWW-Authenticate', 'Bearer');

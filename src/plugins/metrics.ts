@@ -1,9 +1,17 @@
 // Request metrics and the one-line-per-request log (Fastify's own request logging is off).
 // Expected refusals (4xx, 503 overloaded / not_ready / shutting_down) are logged at info: under
 // overload they come by the thousand per second, and a warn each would flood even LOG_LEVEL=warn
-// (a blocked stdout pipe stalls the process). Our own failures (500, 504) are logged at error.
+// (a blocked stdout pipe stalls the process). So is a 5xx the client caused (the 504 for an upload
+// it stalled): nothing of ours failed. Our own failures (500, 504) are logged at error.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the error handler from AppError.clientFault: a 5xx logged at info (the client's doing). */
+    clientFault?: boolean;
+  }
+}
 
 async function metricsPlugin(app: FastifyInstance): Promise<void> {
   app.decorateRequest('imageCount', 0);
@@ -11,7 +19,7 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
     app.metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, seconds);
-    const level = reply.statusCode >= 500 && reply.statusCode !== 503 ? 'error' : 'info';
+    const level = reply.statusCode >= 500 && reply.statusCode !== 503 && !request.clientFault ? 'error' : 'info';
     request.log[level]({
       method: request.method,
       url: request.url,

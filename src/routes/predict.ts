@@ -71,7 +71,13 @@ export default async function predictRoutes(app: FastifyInstance): Promise<void>
     bodyRead.set(request, endReading);
     const ctl = new AbortController();
     const timer = setTimeout(() => {
-      const err = new AppError('timeout', `the request took longer than ${config.REQUEST_TIMEOUT_MS} ms`);
+      // Bytes of the body still to come from the client at the deadline: the client stalled (or is
+      // too slow), which is not our failure, so its 504 is logged at info (AppError.clientFault).
+      // A body that is all here but not yet handled is our slowness and stays an error.
+      const stalled = reading && !request.raw.complete;
+      const err = stalled
+        ? new AppError('timeout', `the request body did not arrive within ${config.REQUEST_TIMEOUT_MS} ms`, { clientFault: true })
+        : new AppError('timeout', `the request took longer than ${config.REQUEST_TIMEOUT_MS} ms`);
       ctl.abort(err);
       // Still receiving the body: no handler runs yet to notice the abort (Node checks its own
       // requestTimeout only every 30 s), so answer here and drop the half-read connection.
@@ -118,7 +124,16 @@ export default async function predictRoutes(app: FastifyInstance): Promise<void>
 
   app.post('/predict', async (request: FastifyRequest, reply) => {
     const query = parseOr400(predictQuerySchema, request.query, 'query');
-    const images = await collectImages(request, config);
+    let images: UploadedImage[];
+    try {
+      images = await collectImages(request, config);
+    } catch (e) {
+      // The deadline already answered 504 and dropped the connection mid-body, so the body reader
+      // fails (premature close); that is the same event, answered and logged once already. Fastify
+      // would log a rejection after the reply as an error ('Promise errored, but reply.sent').
+      if (reply.sent) return undefined;
+      throw e;
+    }
     bodyRead.get(request)?.();
     const endWork = host.startWork();
     workDone.set(request, endWork);

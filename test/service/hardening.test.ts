@@ -178,6 +178,7 @@ t.test('client aborts mid-upload (multipart and raw) are logged at info as clien
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   t.match(metrics, /rejections_total\{reason="client_aborted"\} 2/);
   t.notMatch(metrics, /rejections_total\{reason="internal"\}/, 'not counted as internal');
+  t.notMatch(metrics, /rejections_total\{reason="invalid_request"\}/, 'not counted a second time as invalid_request');
 });
 
 t.test('expected refusals are logged once, at info, in the request line; 5xx at error', async (t) => {
@@ -301,4 +302,77 @@ t.test('a stalled header is answered 408 by the real sweep, not ~30 s later', as
   const r = parseRaw(await rawExchange(port, ['GET /healthz HTTP/1.1\r\nHost: x\r\n']));
   t.equal(r.status, 408);
   t.equal((r.body as { error: { code: string } }).error.code, 'request_timeout');
+});
+
+/** Open a raw socket, send the headers of a POST /predict declaring all of `body`, then `cut` bytes of it. */
+async function partialUpload(port: number, contentType: string, body: Buffer, cut: number) {
+  const socket = connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  let reply = '';
+  socket.setEncoding('latin1').on('data', (d: string) => { reply += d; });
+  const closed = new Promise<void>((resolve, reject) => {
+    socket.on('close', () => resolve());
+    socket.setTimeout(10_000, () => { socket.destroy(); reject(new Error(`the server never closed; got ${JSON.stringify(reply)}`)); });
+  });
+  await new Promise<void>((r) => socket.on('connect', () => r()));
+  socket.write(`POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n\r\n`);
+  await new Promise<void>((r) => socket.write(body.subarray(0, cut), () => r()));
+  return { socket, closed, reply: () => reply };
+}
+
+const rejectionLines = (metrics: string) => metrics.split('\n').filter((l) => l.startsWith('rejections_total{'));
+
+t.test('a client that half-closes (FIN) mid-upload is counted and logged once, as client_aborted', async (t) => {
+  // Node reports the early FIN as a parse error (HPE_INVALID_EOF_STATE) on the socket *and* the
+  // request sees 'aborted': only one of the two may count it. LOG_LEVEL debug: no line at all but one.
+  const sink = logSink();
+  const app = await build(t, { LOG_LEVEL: 'debug' }, { logStream: sink.stream });
+  const port = await listen(app);
+  const big = await renderDigit(mnistDigit(mnist, 5), 'big-offcentre');
+  const mp = multipartBody(imageParts([big]));
+  for (const [contentType, body] of [[mp.contentType, mp.body], ['image/png', big]] as const) {
+    const up = await partialUpload(port, contentType, body, 1 + Math.floor(Math.random() * (body.length - 2)));
+    await new Promise((r) => setTimeout(r, 30)); // let the server start reading the body
+    up.socket.end(); // FIN: "I am done sending", with the body short of its Content-Length
+    await up.closed;
+    t.notMatch(up.reply(), /malformed/, `${contentType.split(';')[0]}: no "malformed HTTP request" answer to a request that was not malformed`);
+  }
+  const aborted = () => sink.lines().filter((l) => l.msg === 'request aborted by the client');
+  for (let i = 0; i < 200 && aborted().length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 50)); // room for a late second line
+  t.equal(aborted().length, 2, 'each abort logged as a client abort');
+  t.ok(aborted().every((l) => l.level === 30), 'at info');
+  t.same(sink.lines().filter((l) => l.msg === 'client error before routing'), [], 'not also logged as a client error');
+  t.same(rejectionLines(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()),
+    ['rejections_total{reason="client_aborted"} 2'], 'counted once each, as client_aborted only');
+});
+
+t.test('an upload the client stalls: 504 and closed, logged at info; a service-side timeout stays at error', async (t) => {
+  const sink = logSink();
+  const session = await ControlledSession.create();
+  const timeoutMs = 300 + Math.floor(Math.random() * 200);
+  const app = await build(t, { LOG_LEVEL: 'info', REQUEST_TIMEOUT_MS: timeoutMs }, { logStream: sink.stream, openSession: async () => session });
+  const port = await listen(app);
+  const before = sink.lines().length;
+  const mp = multipartBody(imageParts([png]));
+  for (const [contentType, body] of [[mp.contentType, mp.body], ['image/png', png]] as const) {
+    const up = await partialUpload(port, contentType, body, 1 + Math.floor(Math.random() * (body.length - 2)));
+    await up.closed; // then nothing more: the server answers at the deadline and hangs up itself
+    const r = parseRaw(up.reply());
+    t.equal(r.status, 504, `${contentType.split(';')[0]}: 504`);
+    t.equal((r.body as { error: { code: string } }).error.code, 'timeout');
+    t.equal(r.headers.connection, 'close');
+  }
+  // Service side: the whole body arrived, inference is too slow.
+  session.hold();
+  const slow = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'image/png' }, payload: png });
+  session.release();
+  t.equal(slow.statusCode, 504);
+  await new Promise((r) => setTimeout(r, 50)); // room for late lines (a handler rejecting after the 504)
+  const lines = sink.lines().slice(before);
+  const done = lines.filter((l) => l.msg === 'request completed');
+  t.same(done.map((l) => [l.statusCode, l.code, l.level]), [[504, 'timeout', 30], [504, 'timeout', 30], [504, 'timeout', 50]],
+    'stalled uploads at info, the slow inference at error');
+  t.same(lines.filter((l) => Number(l.level) >= 40 && l !== done[2]).map((l) => l.msg), [], 'nothing else at warn or error');
+  t.same(rejectionLines(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()), ['rejections_total{reason="timeout"} 3'], 'each counted once, as timeout');
 });
