@@ -24,12 +24,14 @@ const archSchema = z.object({
   activation: z.enum(['relu', 'gelu', 'silu']),
   classes: positiveInt.default(10),
 }).strict();
-const phase = z.object({ data: z.string().min(1), epochs: positiveInt, maxLr: z.number().positive() }).strict();
 const augment = z.object({
   rotateDeg: z.number().min(0).max(90), scaleMin: z.number().positive(), scaleMax: z.number().positive(),
   shearDeg: z.number().min(0).lt(89), shiftPx: z.number().min(0).max(14),
   elastic: z.object({ alpha: z.number().min(0), sigma: z.number().positive(), probability: z.number().min(0).max(1) }).strict().nullable().optional(),
 }).strict();
+// A phase may override parts of train.augment (elastic distortion models handwriting: it suits
+// the MNIST fine-tuning, not the Fashion-MNIST pre-training).
+const phase = z.object({ data: z.string().min(1), epochs: positiveInt, maxLr: z.number().positive(), augment: augment.partial().optional() }).strict();
 export const runConfigSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'letters, digits, . _ - only'),
   arch: archSchema,
@@ -51,6 +53,11 @@ export const runConfigSchema = z.object({
 
 export type RunConfig = z.infer<typeof runConfigSchema>;
 export type PhaseConfig = RunConfig['train']['pretrain'];
+
+/** The augmentation a phase trains with: train.augment with the phase's overrides on top. */
+export function phaseAugment(c: RunConfig, ph: 'pretrain' | 'finetune'): RunConfig['train']['augment'] {
+  return { ...c.train.augment, ...c.train[ph].augment };
+}
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -79,7 +86,10 @@ export function parseRunConfig(text: string, source: string): RunConfig {
   }
   const c = r.data;
   for (const b of c.arch.blocks) if ((b.kind === 'separable' || b.kind === 'conv') && b.k % 2 === 0) throw new ConfigError(`${source}: kernel size ${b.k} must be odd ('same' padding)`);
-  if (c.train.augment.scaleMax < c.train.augment.scaleMin) throw new ConfigError(`${source}: train.augment.scaleMax < scaleMin`);
+  for (const ph of ['pretrain', 'finetune'] as const) {
+    const a = phaseAugment(c, ph);
+    if (a.scaleMax < a.scaleMin) throw new ConfigError(`${source}: train.augment.scaleMax < scaleMin${c.train[ph].augment ? ` (with train.${ph}.augment)` : ''}`);
+  }
   if (c.limits) {
     const p = summarize(toArch(c)).totals.params;
     if (p > c.limits.maxParams) throw new ConfigError(`${source}: ${p} parameters exceed limits.maxParams ${c.limits.maxParams}`);

@@ -6,7 +6,7 @@ import { loadDataset, splitTrainVal, subsetView, DIGIT_CLASSES, FASHION_CLASSES,
 import { batchesPerEpoch, epochBatches } from '../data/batches.js';
 import { deriveSeed } from '../data/rng.js';
 import { Augmenter } from '../augment/affine.js';
-import { configSha, toArch, type RunConfig } from '../model/config.js';
+import { configSha, phaseAugment, toArch, type RunConfig } from '../model/config.js';
 import { createTrainer, HEAD_PREFIX, type TrainerLike, type TrainerTensor } from './engine.js';
 import { lrAt } from './schedule.js';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -105,7 +105,7 @@ export async function trainPhase(o: TrainPhaseOptions): Promise<TrainPhaseResult
   const B = Math.min(cfg.train.batchSize, train.indices.length);
   const perEpoch = batchesPerEpoch(train, B);
   const totalSteps = perEpoch * epochs;
-  const augment = new Augmenter(cfg.train.augment);
+  const augment = new Augmenter(phaseAugment(cfg, o.phase));
 
   let meta: CheckpointMeta;
   const trainer = await createTrainer({ arch, config: cfg, seed: deriveSeed(o.seed, o.phase === 'pretrain' ? 1 : 2), threads: o.threads, freezeBackbone: o.freezeBackbone, batchSize: B });
@@ -149,9 +149,15 @@ export async function trainPhase(o: TrainPhaseOptions): Promise<TrainPhaseResult
     const e = meta.epoch;
     const bar = epochProgress(`${o.phase} ${e + 1}/${epochs}`, perEpoch, meta.batch, o.progress ?? true);
     let t0 = performance.now();
-    for (const b of epochBatches(train, B, o.seed, e, augment, meta.batch)) {
+    const batches = epochBatches(train, B, o.seed, e, augment, meta.batch);
+    for (let next = batches.next(); !next.done;) {
+      const b = next.value;
       const lr = lrAt(e * perEpoch + b.index, totalSteps, maxLr, cfg.train.schedule);
-      const r = await trainer.trainStep(b.x, b.y, lr);
+      const step = trainer.trainStep(b.x, b.y, lr);
+      // Augment the next batch on the main thread while onnxruntime runs this step in its own
+      // threads (epochBatches alternates buffers, so batch b is not overwritten meanwhile).
+      next = batches.next();
+      const r = await step;
       if (!Number.isFinite(r.loss)) throw new Error(`${o.run}: loss became ${r.loss} at epoch ${e + 1} batch ${b.index} (lr ${lr}); lower maxLr`);
       const p = meta.partial;
       p.lossSum += r.loss * B; p.correct += r.correct; p.seen += B;

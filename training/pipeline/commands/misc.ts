@@ -4,7 +4,7 @@ import { loadDataset, fullView, PIXELS } from '../../data/index.js';
 import { Rng, deriveSeed } from '../../data/rng.js';
 import { Augmenter, type AugmentParams } from '../../augment/affine.js';
 import { summarize, formatSummary, standardTwin } from '../../model/summary.js';
-import { toArch } from '../../model/config.js';
+import { phaseAugment, toArch } from '../../model/config.js';
 import { digitGridPng, type GridItem } from '../report/charts.js';
 import { writeFileAtomic } from '../checkpoint.js';
 import { config, int, type CommonOptions } from './common.js';
@@ -29,7 +29,9 @@ export interface AugmentGridOptions extends CommonOptions {
 
 export async function augmentGridCommand(o: AugmentGridOptions): Promise<number> {
   const cfg = config(o);
-  const params: AugmentParams = { ...cfg.train.augment, ...(o.elastic ? { elastic: ELASTIC_PRESET } : {}) };
+  // the augmentation of the phase that trains on this data (pre-training data, else fine-tuning)
+  const phase = o.data === cfg.train.pretrain.data ? 'pretrain' : 'finetune';
+  const params: AugmentParams = { ...phaseAugment(cfg, phase), ...(o.elastic ? { elastic: ELASTIC_PRESET } : {}) };
   const ds = await loadDataset(o.data, 'train', o.dataDir);
   const view = fullView(ds);
   const seed = int('seed', o.seed)!;
