@@ -31,7 +31,12 @@ const augment = z.object({
 }).strict();
 // A phase may override parts of train.augment (elastic distortion models handwriting: it suits
 // the MNIST fine-tuning, not the Fashion-MNIST pre-training).
-const phase = z.object({ data: z.string().min(1), epochs: positiveInt, maxLr: z.number().positive(), augment: augment.partial().optional() }).strict();
+// bnRecalibrationBatches: after the last epoch, re-estimate the BN running statistics on this
+// many un-augmented training batches (training/pipeline/bn-recalibration.ts).
+const phase = z.object({
+  data: z.string().min(1), epochs: positiveInt, maxLr: z.number().positive(), augment: augment.partial().optional(),
+  bnRecalibrationBatches: positiveInt.optional(),
+}).strict();
 export const runConfigSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'letters, digits, . _ - only'),
   arch: archSchema,

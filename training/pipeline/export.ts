@@ -13,7 +13,7 @@ import type { TrainerLike } from './engine.js';
 import { openOnnx, inspectOnnx } from './onnx-file.js';
 import { evaluateView, type EvalMetrics } from './metrics.js';
 import { writeFileAtomic } from './checkpoint.js';
-import type { CheckpointMeta } from './run-state.js';
+import { finalValidation, type CheckpointMeta } from './run-state.js';
 
 export const EXPORT_TOLERANCE = 1e-4;
 
@@ -53,7 +53,7 @@ export interface ModelCard {
   input: { name: string; shape: (number | string)[]; dtype: 'float32'; range: [number, number]; layout: string; normalisation: string };
   outputs: { name: string; shape: (number | string)[]; meaning: string }[];
   classes: string[];
-  datasets: { phase: string; data: string; train: string; validation: string; epochs: number; finalValAccuracy: number | null }[];
+  datasets: { phase: string; data: string; train: string; validation: string; epochs: number; finalValAccuracy: number | null; bnRecalibrationBatches: number | null }[];
   metrics: { dataset: string; n: number; correct: number; accuracy: number; loss: number } | null;
   parameters: number;
   macsPerImage: number;
@@ -150,7 +150,7 @@ export async function buildExport(e: ExportInput): Promise<ExportResult> {
       { name: 'probabilities', shape: ['N', e.arch.classes], meaning: 'softmax(logits)' },
     ],
     classes: last.phase === 'finetune' || last.data !== 'fashion' ? ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] : [],
-    datasets: e.phases.map((p) => ({ phase: p.phase, data: p.data, train: p.trainView, validation: p.valView, epochs: p.epochs, finalValAccuracy: p.history.at(-1)?.valAcc ?? null })),
+    datasets: e.phases.map((p) => ({ phase: p.phase, data: p.data, train: p.trainView, validation: p.valView, epochs: p.epochs, finalValAccuracy: finalValidation(p).valAcc, bnRecalibrationBatches: p.bnRecalibration?.batches ?? null })),
     metrics: test && e.test ? { dataset: e.test.label, n: test.n, correct: test.correct, accuracy: test.accuracy, loss: test.loss } : null,
     parameters: Object.values(e.trainer.paramShapes).reduce((a, s) => a + s.reduce((p, q) => p * q, 1), 0),
     macsPerImage: sum.totals.macs,

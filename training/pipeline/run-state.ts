@@ -34,10 +34,20 @@ export interface CheckpointMeta {
   partial: { lossSum: number; correct: number; seen: number; seconds: number };
   engineStep: number;
   history: EpochRecord[];
+  /** BN statistics re-estimated on clean training images after the last epoch (validation before → after) */
+  bnRecalibration?: { batches: number; before: ValResult; after: ValResult; seconds: number } | null;
   /** wall time spent training so far, summed over resumes */
   trainSeconds: number;
   complete: boolean;
   savedAt: string;
+}
+
+export interface ValResult { valAcc: number | null; valLoss: number | null }
+
+/** The validation result a phase ended with: after BN recalibration when there was one. */
+export function finalValidation(m: Pick<CheckpointMeta, 'history' | 'bnRecalibration'>): ValResult {
+  const last = m.history.at(-1);
+  return m.bnRecalibration?.after ?? { valAcc: last?.valAcc ?? null, valLoss: last?.valLoss ?? null };
 }
 
 export const CHECKPOINT_ROOT = 'checkpoints';

@@ -11,6 +11,7 @@ import { createTrainer, HEAD_PREFIX, type TrainerLike, type TrainerTensor } from
 import { lrAt } from './schedule.js';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { evaluateView } from './metrics.js';
+import { recalibrateBatchNorm } from './bn-recalibration.js';
 import { epochProgress } from './progress.js';
 import { epochCheckpoint, lastCheckpoint, type CheckpointMeta, type Phase } from './run-state.js';
 import type { EpochRecord } from './report/charts.js';
@@ -106,6 +107,8 @@ export async function trainPhase(o: TrainPhaseOptions): Promise<TrainPhaseResult
   const perEpoch = batchesPerEpoch(train, B);
   const totalSteps = perEpoch * epochs;
   const augment = new Augmenter(phaseAugment(cfg, o.phase));
+  // a frozen backbone keeps its BN statistics by design: nothing to recalibrate
+  const recalBatches = o.freezeBackbone ? 0 : phaseCfg.bnRecalibrationBatches ?? 0;
 
   let meta: CheckpointMeta;
   const trainer = await createTrainer({ arch, config: cfg, seed: deriveSeed(o.seed, o.phase === 'pretrain' ? 1 : 2), threads: o.threads, freezeBackbone: o.freezeBackbone, batchSize: B });
@@ -191,6 +194,15 @@ export async function trainPhase(o: TrainPhaseOptions): Promise<TrainPhaseResult
     meta.batch = 0;
     meta.partial = { lossSum: 0, correct: 0, seen: 0, seconds: 0 };
     meta.complete = meta.epoch >= epochs;
+    // Recalibrate before the final save, so a complete checkpoint always carries the result.
+    if (meta.complete && recalBatches && v) {
+      const tr0 = performance.now();
+      const batches = await recalibrateBatchNorm(trainer, train, { batches: recalBatches, batchSize: B, seed: o.seed });
+      const after = await evaluateView((x, n) => trainer.predict(x, n), val);
+      meta.bnRecalibration = { batches, before: { valAcc: v.accuracy, valLoss: v.loss }, after: { valAcc: after.accuracy, valLoss: after.loss }, seconds: (performance.now() - tr0) / 1000 };
+      meta.trainSeconds += meta.bnRecalibration.seconds;
+      log(`${o.run}: batch-norm statistics re-estimated on ${batches} clean training batches: val loss ${v.loss.toFixed(4)} → ${after.loss.toFixed(4)}, acc ${(100 * v.accuracy).toFixed(2)}% → ${(100 * after.accuracy).toFixed(2)}%`);
+    }
     save(last);
     if (o.saveEpochs?.includes(meta.epoch)) save(epochCheckpoint(o.run, meta.epoch, o.checkpointRoot));
     log(`${o.run} ${o.phase} epoch ${rec.epoch}/${epochs}: train loss ${rec.trainLoss.toFixed(4)} acc ${(100 * rec.trainAcc).toFixed(2)}%`

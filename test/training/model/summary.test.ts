@@ -1,6 +1,6 @@
 import t from 'tap';
 import { summarize, dilationWarnings, standardTwin, formatSummary } from '../../../training/model/summary.js';
-import { loadRunConfig, parseRunConfig, toArch, ConfigError, listConfigs } from '../../../training/model/config.js';
+import { loadRunConfig, parseRunConfig, phaseAugment, toArch, ConfigError, listConfigs } from '../../../training/model/config.js';
 import type { ArchConfig } from '../../../training/nn/arch.js';
 
 const small: ArchConfig = {
@@ -73,4 +73,18 @@ t.test('config errors name the source and the field', async (t) => {
   t.throws(() => parseRunConfig('name: [', 'x.yaml'), { message: /not valid YAML/ });
   t.throws(() => loadRunConfig('nope'), ConfigError);
   t.throws(() => loadRunConfig('nope'), { message: /named configs: default, tiny/ });
+  const ft = 'finetune: { data: mnist, epochs: 10, maxLr: 0.006 }';
+  t.ok(good.includes(ft), 'fixture line present');
+  t.throws(() => parseRunConfig(good.replace(ft, 'finetune: { data: mnist, epochs: 10, maxLr: 0.006, augment: { rotateDegs: 3 } }'), 'x.yaml'), { message: /x\.yaml: train\.finetune\.augment/ });
+  t.throws(() => parseRunConfig(good.replace(ft, 'finetune: { data: mnist, epochs: 10, maxLr: 0.006, augment: { scaleMin: 1.2 } }'), 'x.yaml'), { message: /scaleMax < scaleMin \(with train\.finetune\.augment\)/ });
+});
+
+t.test('a phase\'s augment overrides train.augment for that phase only', async (t) => {
+  const good = (await import('node:fs')).readFileSync(new URL('../../../training/model/configs/tiny.yaml', import.meta.url), 'utf8');
+  const elastic = { alpha: 20, sigma: 4, probability: 0.25 };
+  const c = parseRunConfig(good.replace('finetune: { data: mnist, epochs: 10, maxLr: 0.006 }',
+    `finetune: { data: mnist, epochs: 10, maxLr: 0.006, augment: { rotateDeg: 5, elastic: ${JSON.stringify(elastic)} } }`), 'x.yaml');
+  t.same(phaseAugment(c, 'pretrain'), c.train.augment, 'pre-training: the shared augmentation');
+  t.same(phaseAugment(c, 'finetune'), { ...c.train.augment, rotateDeg: 5, elastic }, 'fine-tuning: overrides on top');
+  t.equal(c.train.augment.elastic, undefined, 'the shared block is untouched');
 });

@@ -1,7 +1,7 @@
 // reports/<run>/: metrics.json, curves-<phase>.png, confusion.png, misclassified.png, summary.md.
 import { join } from 'node:path';
 import { writeFileAtomic } from '../checkpoint.js';
-import type { CheckpointMeta } from '../run-state.js';
+import { finalValidation, type CheckpointMeta } from '../run-state.js';
 import type { EvalMetrics } from '../metrics.js';
 import { viewPixelsOffset } from '../metrics.js';
 import type { DataView } from '../../data/dataset.js';
@@ -65,7 +65,8 @@ function summaryMarkdown(r: RunReport): string {
       `- train: ${p.trainView}; validation: ${p.valView}`,
       `- ${p.epochs} epochs, max lr ${p.maxLr}${p.freezeBackbone ? ', backbone frozen' : ''}${p.from ? `, initialised from ${p.from}` : ''}`,
       `- training time ${(p.trainSeconds / 60).toFixed(1)} min, ${last ? Math.round(last.imagesPerSec) : '–'} img/s (last epoch)`,
-      `- final validation accuracy ${pct(last?.valAcc)} (loss ${last?.valLoss?.toFixed(4) ?? '–'})`, '',
+      ...(p.bnRecalibration ? [`- batch-norm statistics re-estimated on ${p.bnRecalibration.batches} un-augmented training batches after the last epoch: validation ${pct(p.bnRecalibration.before.valAcc)} (loss ${p.bnRecalibration.before.valLoss?.toFixed(4) ?? '–'}) → ${pct(p.bnRecalibration.after.valAcc)} (loss ${p.bnRecalibration.after.valLoss?.toFixed(4) ?? '–'})`] : []),
+      `- final validation accuracy ${pct(finalValidation(p).valAcc)} (loss ${finalValidation(p).valLoss?.toFixed(4) ?? '–'})`, '',
       '| epoch | lr | train loss | train acc | val loss | val acc | img/s | s |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...p.history.map((h) => `| ${h.epoch} | ${h.lr.toExponential(2)} | ${h.trainLoss.toFixed(4)} | ${pct(h.trainAcc)} | ${h.valLoss?.toFixed(4) ?? '–'} | ${pct(h.valAcc)} | ${Math.round(h.imagesPerSec)} | ${h.seconds.toFixed(0)} |`),
       '', `![${p.phase} curves](curves-${p.phase}.png)`, '');
