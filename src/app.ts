@@ -16,6 +16,9 @@ import probeRoutes from './routes/probes.js';
 import uiRoutes from './routes/ui.js';
 import './types.js';
 
+/** How long after REQUEST_TIMEOUT_MS Node itself cuts a request that is still open. */
+const REQUEST_TIMEOUT_BACKSTOP_MS = 1000;
+
 /** X-Request-Id values we echo and log as they are; anything else gets a generated id. */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -41,8 +44,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     // Errors before any route runs, in our error shape too (plugins/client-errors.ts).
     clientErrorHandler,
     frameworkErrors,
-    // Slow or stalled uploads end here instead of holding a socket forever.
-    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    // Node's whole-request deadline is only the backstop: a stalled body gets our own 504 at
+    // REQUEST_TIMEOUT_MS (routes/predict.ts), and Node's timer starts a little earlier (at the
+    // first header byte), so at the same value it could win the race with a 408 now and then.
+    requestTimeout: config.REQUEST_TIMEOUT_MS + REQUEST_TIMEOUT_BACKSTOP_MS,
     // Node enforces requestTimeout (and the header timeout) only when it sweeps its connections,
     // every 30 s by default: a stalled header could then hold a socket ~30 s past the deadline.
     http: { connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(config.REQUEST_TIMEOUT_MS / 10))) },
@@ -52,6 +57,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
+  // Headers that have not arrived by REQUEST_TIMEOUT_MS get their 408 then (not at the backstop).
+  app.server.headersTimeout = config.REQUEST_TIMEOUT_MS;
   // So socket-level errors inside a routed request are left to that request (plugins/client-errors.ts).
   trackRequests(app.server);
 
