@@ -8,19 +8,30 @@ import { describeModel, ModelFileError } from './inference/model-file.js';
 /** On SIGTERM, how long uploads still arriving get to finish before their sockets are cut. */
 const UPLOAD_GRACE_MS = 1000;
 
-/** Why `path` cannot serve as the model, or undefined when it can: missing, unreadable, or a
- *  file that does not decode as an ONNX model with the digit contract (checked here so that a
- *  wrong file is a one-line start-up error, not a failure after the port is already open). */
-function unusableModel(path: string): string | undefined {
+/** Why `path` cannot serve as the model, or undefined when it can: missing, unreadable, not an
+ *  ONNX model with the digit contract, or a model onnxruntime cannot open or run (an unknown
+ *  operator or opset, a shape it cannot take). Checked here, in this process, so that a wrong
+ *  file is a one-line start-up error and not a worker failure after the port is already open. */
+async function unusableModel(path: string): Promise<string | undefined> {
+  let bytes: Uint8Array;
   try {
     if (!statSync(path).isFile()) return 'not a regular file';
     accessSync(path, constants.R_OK);
-    describeModel(new Uint8Array(readFileSync(path)));
+    bytes = new Uint8Array(readFileSync(path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not readable (permission denied)' : String((e as Error).message);
+  }
+  try {
+    describeModel(bytes); // the contract first: no onnxruntime for a file that is not a model
+    // onnxruntime only here, so a configuration error above stays quick
+    const { checkModelRuns } = await import('./inference/ort-session.js');
+    await checkModelRuns(bytes);
     return undefined;
   } catch (e) {
     if (e instanceof ModelFileError) return e.message;
-    const code = (e as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not readable (permission denied)' : String((e as Error).message);
+    const { ortMessage } = await import('./inference/ort-session.js');
+    return ortMessage(e);
   }
 }
 
@@ -36,7 +47,7 @@ try {
 }
 
 // A model that is not there, or not a model, is a configuration error: one line, before listening.
-const modelProblem = unusableModel(config.MODEL_PATH);
+const modelProblem = await unusableModel(config.MODEL_PATH);
 if (modelProblem) {
   process.stderr.write(`onnx-digits: MODEL_PATH=${config.MODEL_PATH}: ${modelProblem}\n`);
   process.exit(1);

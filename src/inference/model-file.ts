@@ -29,6 +29,22 @@ function tensorInfo(v: onnxProto.onnx.IValueInfoProto): TensorInfo {
 
 const perImage = (t: TensorInfo) => t.shape.slice(1).reduce<number>((p, d) => p * (typeof d === 'number' ? d : NaN), 1);
 
+/** The per-image dimensions the service can feed: ort-session.ts sends a rank-2 input [n,784] and any
+ *  other [n,1,28,28], so exactly these two (a [N,28,28] input would be sent [n,1,28,28] and fail). */
+const IMAGE_DIMS = ['1,28,28', '784'];
+
+/** The input contract: float32, one of IMAGE_DIMS per image, and a batch dimension left open
+ *  (symbolic such as "N", or unknown): the batcher runs up to BATCH_MAX_SIZE images at once. */
+function checkInput(input: TensorInfo): void {
+  const shape = `[${input.shape.join(',')}]`;
+  if (input.type !== 'float32' || !IMAGE_DIMS.includes(input.shape.slice(1).join(','))) {
+    throw new ModelFileError(`input "${input.name}" must be float32 [N,1,28,28] or [N,784], is ${input.type} ${shape}`);
+  }
+  if (typeof input.shape[0] === 'number') {
+    throw new ModelFileError(`input "${input.name}" has a fixed batch size of ${input.shape[0]} (${shape}); the service runs batches of up to BATCH_MAX_SIZE images, so the first dimension must be dynamic (e.g. [N,${input.shape.slice(1).join(',')}])`);
+  }
+}
+
 export function describeModel(bytes: Uint8Array): ModelDescription {
   let model: InstanceType<typeof onnx.ModelProto>;
   try {
@@ -43,9 +59,7 @@ export function describeModel(bytes: Uint8Array): ModelDescription {
   const outputs = (graph.output ?? []).map(tensorInfo);
   if (inputs.length !== 1) throw new ModelFileError(`expected exactly one graph input, found ${inputs.length}: ${inputs.map((i) => i.name).join(', ')}`);
   const input = inputs[0];
-  if (input.type !== 'float32' || perImage(input) !== 784) {
-    throw new ModelFileError(`input "${input.name}" must be float32 [N,1,28,28] or [N,784], is ${input.type} [${input.shape.join(',')}]`);
-  }
+  checkInput(input);
   const probs = outputs.find((o) => /prob/i.test(o.name));
   const logits = outputs.find((o) => /logit/i.test(o.name));
   const chosen = probs ?? logits ?? outputs[0];
