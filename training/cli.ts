@@ -103,9 +103,36 @@ training(ablation.command('pretrain').description('from scratch vs Fashion-pretr
   .action(run(ablationPretrainCommand));
 
 const KNOWN = [UsageError, ConfigError, IdxError, DatasetNotFoundError, FolderDatasetError, CheckpointError, ModelFileError];
+
+// File-system errors a user causes (a directory given for a file, a missing or unwritable path):
+// one line naming the path, like the errors above.
+const FS_ERRORS: Record<string, string> = {
+  EISDIR: 'is a directory, expected a file',
+  ENOTDIR: 'a part of the path is not a directory',
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EEXIST: 'already exists (and is not a directory)',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  ENAMETOOLONG: 'file name too long',
+};
+
+function fsErrorLine(e: unknown): string | null {
+  const err = e as NodeJS.ErrnoException & { dest?: string };
+  if (!(e instanceof Error) || typeof err.code !== 'string' || !(err.code in FS_ERRORS) || typeof err.syscall !== 'string') return null;
+  // a failed rename names the temp file as `path`: the file the user asked for is `dest`
+  const path = err.syscall === 'rename' && err.dest ? err.dest : err.path;
+  return `${path ? `${path}: ` : ''}${FS_ERRORS[err.code]} (${err.code}, ${err.syscall})`;
+}
+
 program.parseAsync(process.argv).catch((e: unknown) => {
+  const fsLine = fsErrorLine(e);
   if (KNOWN.some((k) => e instanceof k)) {
     console.error(`error: ${(e as Error).message}`);
+    process.exitCode = 2;
+  } else if (fsLine) {
+    console.error(`error: ${fsLine}`);
     process.exitCode = 2;
   } else {
     console.error(e);

@@ -2,6 +2,7 @@
 import type { ArchConfig } from '../nn/arch.js';
 import type { RunConfig } from '../model/config.js';
 import { Trainer } from '../runner/trainer.js';
+import { CheckpointError } from './checkpoint.js';
 
 export interface TrainerTensor { shape: number[]; data: Float32Array }
 export interface TrainerStateLike { step: number; tensors: Record<string, TrainerTensor> }
@@ -43,4 +44,16 @@ export async function createTrainer(o: CreateOptions): Promise<TrainerLike> {
     // a frozen backbone runs in eval mode: its BN layers use and keep their running statistics
     ...(o.freezeBackbone ? { frozen: (name: string) => !name.startsWith(HEAD_PREFIX), freezeBatchNormStats: true } : {}),
   });
+}
+
+/**
+ * Load a checkpoint's tensors into a trainer. A checkpoint whose tensors do not fit the trainer's
+ * network (a missing tensor, another shape) is a CheckpointError naming the file.
+ */
+export function restoreCheckpointState(trainer: TrainerLike, state: TrainerStateLike, file: string): void {
+  try {
+    trainer.setState(state);
+  } catch (e) {
+    throw new CheckpointError(file, `does not fit the network it names (${(e as Error).message}; was it written by another version?)`);
+  }
 }

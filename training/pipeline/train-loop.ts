@@ -7,13 +7,13 @@ import { batchesPerEpoch, epochBatches } from '../data/batches.js';
 import { deriveSeed } from '../data/rng.js';
 import { Augmenter } from '../augment/affine.js';
 import { configSha, phaseAugment, toArch, type RunConfig } from '../model/config.js';
-import { createTrainer, HEAD_PREFIX, type TrainerLike, type TrainerTensor } from './engine.js';
+import { createTrainer, HEAD_PREFIX, restoreCheckpointState, type TrainerLike, type TrainerTensor } from './engine.js';
 import { lrAt } from './schedule.js';
-import { CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { CheckpointError, saveCheckpoint } from './checkpoint.js';
 import { evaluateView } from './metrics.js';
 import { recalibrateBatchNorm } from './bn-recalibration.js';
 import { epochProgress } from './progress.js';
-import { epochCheckpoint, lastCheckpoint, type CheckpointMeta, type Phase } from './run-state.js';
+import { epochCheckpoint, lastCheckpoint, loadRunCheckpoint, type CheckpointMeta, type Phase } from './run-state.js';
 import type { EpochRecord } from './report/charts.js';
 
 export interface TrainPhaseOptions {
@@ -78,7 +78,7 @@ function initFrom(trainer: TrainerLike, source: Record<string, TrainerTensor>, k
   for (const [name, t] of Object.entries(state.tensors)) {
     if (OPTIMIZER_STATE.test(name) || (!keepHead && name.startsWith(HEAD_PREFIX))) continue;
     const s = source[name];
-    if (!s) throw new Error(`${file}: has no tensor ${name} (was it trained with another architecture?)`);
+    if (!s) throw new CheckpointError(file, `has no tensor ${name} (was it trained with another architecture?)`);
     if (s.shape.join(',') !== t.shape.join(',')) throw new CheckpointError(file, `tensor ${name} has shape [${s.shape.join(', ')}], this model needs [${t.shape.join(', ')}]`);
     state.tensors[name] = { shape: t.shape, data: s.data.slice() };
     copied.push(name);
@@ -118,26 +118,31 @@ export async function trainPhase(o: TrainPhaseOptions): Promise<TrainPhaseResult
     from: o.from ?? null, subset: o.subset ?? null, epoch: 0, batch: 0, partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 },
     engineStep: 0, history: [], trainSeconds: 0, complete: false, savedAt: new Date().toISOString(),
   });
-  if (o.resume && existsSync(last)) {
-    const ck = loadCheckpoint<CheckpointMeta>(last);
-    meta = ck.meta;
-    if (meta.configSha !== configSha(cfg) || JSON.stringify(meta.arch) !== JSON.stringify(arch)) throw new CheckpointError(last, `was trained with a different config (${meta.config.name}, sha ${meta.configSha}); resume needs the same config`);
-    if (meta.phase !== o.phase || meta.data !== data || meta.epochs !== epochs || meta.subset !== (o.subset ?? null)) {
-      throw new Error(`${last}: is a ${meta.phase} run on ${meta.data} for ${meta.epochs} epochs (subset ${meta.subset}); resume with the same settings`);
+  try {
+    if (o.resume && existsSync(last)) {
+      const ck = loadRunCheckpoint(last);
+      meta = ck.meta;
+      if (meta.configSha !== configSha(cfg) || JSON.stringify(meta.arch) !== JSON.stringify(arch)) throw new CheckpointError(last, `was trained with a different config (${meta.config.name}, sha ${meta.configSha}); resume needs the same config`);
+      if (meta.phase !== o.phase || meta.data !== data || meta.epochs !== epochs || meta.subset !== (o.subset ?? null)) {
+        throw new CheckpointError(last, `is a ${meta.phase} run on ${meta.data} for ${meta.epochs} epochs (subset ${meta.subset}); resume with the same settings`);
+      }
+      restoreCheckpointState(trainer, { step: meta.engineStep, tensors: ck.tensors }, last);
+      log(meta.complete ? `${o.run}: already complete (${meta.epoch} epochs), nothing to resume`
+        : `${o.run}: resuming at epoch ${meta.epoch + 1}, batch ${meta.batch} of ${perEpoch}`);
+    } else {
+      if (o.resume) log(`${o.run}: no checkpoint at ${last}, starting fresh`);
+      meta = fresh();
+      if (o.from) {
+        const src = loadRunCheckpoint(o.from);
+        // keep the classifier only when it means the same classes (MNIST -> own digits: yes; Fashion -> MNIST: no)
+        const keepHead = classNamesOf(src.meta.data).join('|') === ds.classNames.join('|');
+        const copied = initFrom(trainer, src.tensors, keepHead, o.from);
+        log(`${o.run}: initialised ${copied.length} tensors from ${o.from}${keepHead ? '' : ' (new classifier head: the classes differ)'}`);
+      }
     }
-    trainer.setState({ step: meta.engineStep, tensors: ck.tensors });
-    log(meta.complete ? `${o.run}: already complete (${meta.epoch} epochs), nothing to resume`
-      : `${o.run}: resuming at epoch ${meta.epoch + 1}, batch ${meta.batch} of ${perEpoch}`);
-  } else {
-    if (o.resume) log(`${o.run}: no checkpoint at ${last}, starting fresh`);
-    meta = fresh();
-    if (o.from) {
-      const src = loadCheckpoint<CheckpointMeta>(o.from);
-      // keep the classifier only when it means the same classes (MNIST -> own digits: yes; Fashion -> MNIST: no)
-      const keepHead = classNamesOf(src.meta.data).join('|') === ds.classNames.join('|');
-      const copied = initFrom(trainer, src.tensors, keepHead, o.from);
-      log(`${o.run}: initialised ${copied.length} tensors from ${o.from}${keepHead ? '' : ' (new classifier head: the classes differ)'}`);
-    }
+  } catch (e) {
+    await trainer.dispose(); // a checkpoint that cannot be used: no session left behind
+    throw e;
   }
 
   const save = (file: string) => {

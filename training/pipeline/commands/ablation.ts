@@ -9,11 +9,11 @@ import { toArch } from '../../model/config.js';
 import { summarize, standardTwin } from '../../model/summary.js';
 import { trainPhase } from '../train-loop.js';
 import { evaluateView } from '../metrics.js';
-import { loadCheckpoint, writeFileAtomic } from '../checkpoint.js';
-import { epochCheckpoint, lastCheckpoint, type CheckpointMeta } from '../run-state.js';
+import { writeFileAtomic } from '../checkpoint.js';
+import { epochCheckpoint, lastCheckpoint, loadRunCheckpoint } from '../run-state.js';
 import { machineInfo } from '../export.js';
 import { testView, evaluateModel } from './evaluate.js';
-import { commandLine, config, int, num, StopSignal, UsageError } from './common.js';
+import { commandLine, config, int, num, runName, StopSignal, UsageError } from './common.js';
 import type { TrainCommandOptions } from './train.js';
 
 /** the standard twin costs ~8× the MACs: a short, equal schedule for both arms */
@@ -38,7 +38,7 @@ export async function ablationConvCommand(o: TrainCommandOptions): Promise<numbe
   const rows = [];
   try {
     for (const [arm, arch] of [['separable-dilated', toArch(cfg)], ['standard conv', standardTwin(toArch(cfg))]] as const) {
-      const run = `${o.run ?? `ablation-conv-${cfg.name}`}-${arm === 'standard conv' ? 'std' : 'sep'}`;
+      const run = `${runName('run', o.run) ?? `ablation-conv-${cfg.name}`}-${arm === 'standard conv' ? 'std' : 'sep'}`;
       const r = await trainPhase({ run, phase: 'finetune', config: cfg, arch, data: 'mnist', dataDir: o.dataDir, epochs: int('epochs', o.epochs ?? String(CONV_ABLATION_EPOCHS), 1), maxLr: num('lr', o.lr),
         seed, threads: int('threads', o.threads, 1), resume: o.resume, subset: int('subset', o.subset, 1), checkpointRoot: o.checkpoints,
         progress: o.progress, shouldStop: stop.check, cache });
@@ -65,16 +65,16 @@ export async function ablationConvCommand(o: TrainCommandOptions): Promise<numbe
 export async function ablationPretrainCommand(o: TrainCommandOptions & { pipelineRun?: string }): Promise<number> {
   const cfg = config(o);
   const seed = int('seed', o.seed)!;
-  const pipe = o.pipelineRun ?? `pipeline-${cfg.name}`;
+  const pipe = runName('pipeline-run', o.pipelineRun) ?? `pipeline-${cfg.name}`;
   const ftRun = `${pipe}-finetune`;
   const ftLast = lastCheckpoint(ftRun, o.checkpoints);
   if (!existsSync(ftLast)) throw new UsageError(`${ftLast} not found: run \`npm run train -- pipeline --config ${cfg.name}\` first (its fine-tuning run is the pretrained arm)`);
-  const ftMeta = loadCheckpoint<CheckpointMeta>(ftLast).meta;
+  const ftMeta = loadRunCheckpoint(ftLast).meta;
   const epochs = ftMeta.epochs;
   if (o.epochs !== undefined && int('epochs', o.epochs, 1) !== epochs) throw new UsageError(`--epochs must equal the pipeline's fine-tuning epochs (${epochs}) for a fair comparison`);
   const points = [...new Set([1, 3, epochs].filter((e) => e <= epochs))];
   const stop = new StopSignal();
-  const scratchRun = o.run ?? `ablation-scratch-${cfg.name}`;
+  const scratchRun = runName('run', o.run) ?? `ablation-scratch-${cfg.name}`;
   try {
     const r = await trainPhase({ run: scratchRun, phase: 'finetune', config: cfg, data: 'mnist', dataDir: o.dataDir, epochs, maxLr: ftMeta.maxLr, seed,
       threads: int('threads', o.threads, 1), resume: o.resume, subset: ftMeta.subset ?? undefined, saveEpochs: points, checkpointRoot: o.checkpoints,
@@ -86,7 +86,7 @@ export async function ablationPretrainCommand(o: TrainCommandOptions & { pipelin
   }
   const test = await testView('mnist', o.dataDir);
   const threads = int('threads', o.threads, 1);
-  const pre = ftMeta.from && existsSync(ftMeta.from) ? loadCheckpoint<CheckpointMeta>(ftMeta.from).meta : null;
+  const pre = ftMeta.from && existsSync(ftMeta.from) ? loadRunCheckpoint(ftMeta.from).meta : null;
   const rows: { epoch: number; scratch: number; pretrained: number }[] = [];
   for (const e of points) {
     const ck = (run: string) => (e === epochs && !existsSync(epochCheckpoint(run, e, o.checkpoints)) ? lastCheckpoint(run, o.checkpoints) : epochCheckpoint(run, e, o.checkpoints));

@@ -1,6 +1,7 @@
 // Shared pieces of the CLI commands: option parsing helpers, Ctrl-C handling, the command line
 // recorded in reports and model cards.
 import { basename } from 'node:path';
+import { statSync } from 'node:fs';
 import { loadRunConfig, type RunConfig } from '../../model/config.js';
 
 export interface CommonOptions {
@@ -39,7 +40,30 @@ export class UsageError extends Error {
   }
 }
 
+const RUN_NAME = /^[A-Za-z0-9._-]+$/;
+
+/** A run name becomes a directory under the checkpoint and report roots: one plain path segment. */
+export function runName(name: string, v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (!RUN_NAME.test(v) || v === '.' || v === '..') {
+    throw new UsageError(`--${name} ${JSON.stringify(v)}: a run name is letters, digits, ".", "_" and "-" (one directory name: no path separators, not "." or "..")`);
+  }
+  return v;
+}
+
+/** An output file given on the command line must not be an existing directory (checked before the work, not after). */
+export function outFile(name: string, v: string): string {
+  let dir = false;
+  try { dir = statSync(v).isDirectory(); } catch { /* not there yet: fine */ }
+  if (dir) throw new UsageError(`--${name} ${v}: is a directory; give a file name`);
+  return v;
+}
+
 export function config(o: CommonOptions): RunConfig {
+  // reading a directory fails in read(2) with an error that names no path: say which one here
+  let dir = false;
+  try { dir = statSync(o.config).isDirectory(); } catch { /* a config name, or no such file: loadRunConfig says so */ }
+  if (dir) throw new UsageError(`--config ${o.config}: is a directory, not a YAML file`);
   return loadRunConfig(o.config);
 }
 

@@ -3,19 +3,23 @@ import { basename, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { loadDataset, fullView, type DataView } from '../../data/index.js';
 import { toArch } from '../../model/config.js';
-import { createTrainer, type TrainerLike } from '../engine.js';
-import { loadCheckpoint } from '../checkpoint.js';
+import { createTrainer, restoreCheckpointState, type TrainerLike } from '../engine.js';
 import { evaluateView, type EvalMetrics, type LogitsFn } from '../metrics.js';
-import { openOnnx } from '../onnx-file.js';
+import { ModelFileError, openOnnx } from '../onnx-file.js';
 import { buildExport, cardFileFor, writeExport } from '../export.js';
 import { writeReport } from '../report/write.js';
-import type { CheckpointMeta } from '../run-state.js';
-import { commandLine, defaultModelFile, int, UsageError, type CommonOptions } from './common.js';
+import { loadRunCheckpoint, type CheckpointMeta } from '../run-state.js';
+import { commandLine, defaultModelFile, int, outFile, UsageError, type CommonOptions } from './common.js';
 
 export async function trainerFromCheckpoint(file: string, threads?: number): Promise<{ trainer: TrainerLike; meta: CheckpointMeta }> {
-  const ck = loadCheckpoint<CheckpointMeta>(file);
+  const ck = loadRunCheckpoint(file);
   const trainer = await createTrainer({ arch: ck.meta.arch ?? toArch(ck.meta.config), config: ck.meta.config, seed: ck.meta.seed, threads });
-  trainer.setState({ step: ck.meta.engineStep, tensors: ck.tensors });
+  try {
+    restoreCheckpointState(trainer, { step: ck.meta.engineStep, tensors: ck.tensors }, file);
+  } catch (e) {
+    await trainer.dispose();
+    throw e;
+  }
   return { trainer, meta: ck.meta };
 }
 
@@ -40,7 +44,12 @@ export async function evaluateModel(model: string, view: DataView, threads?: num
     close = () => trainer.dispose();
   } else {
     const s = await openOnnx(model, threads);
-    logits = s.logits;
+    const classes = view.ds.classNames.length;
+    logits = async (x, n) => {
+      const z = await s.logits(x, n);
+      if (z.length !== n * classes) throw new ModelFileError(model, `returns ${z.length / n} logits per image; ${view.label} has ${classes} classes`);
+      return z;
+    };
     close = s.close;
   }
   try {
@@ -69,13 +78,14 @@ export interface ExportOptions extends CommonOptions {
 }
 
 export async function exportCommand(o: ExportOptions): Promise<number> {
+  if (o.out !== undefined) outFile('out', o.out);
   const { trainer, meta } = await trainerFromCheckpoint(o.from, int('threads', o.threads, 1));
   try {
     const digits = meta.data !== 'fashion' && meta.data !== 'fashion-mnist';
     const test = digits ? await testView('mnist', o.dataDir) : await testView('fashion', o.dataDir);
     const out = o.out ?? (digits ? defaultModelFile(meta.config.name) : `models/${meta.config.name}-fashion.onnx`);
     const phases = [meta];
-    if (meta.from && existsSync(meta.from)) phases.unshift(loadCheckpoint<CheckpointMeta>(meta.from).meta);
+    if (meta.from && existsSync(meta.from)) phases.unshift(loadRunCheckpoint(meta.from).meta);
     const e = await buildExport({ trainer, arch: meta.arch ?? toArch(meta.config), name: o.name ?? `onnx-digits-${meta.config.name}`, configName: meta.config.name,
       configSha: meta.configSha, phases, test, command: commandLine(), pipelineSeconds: null, seed: meta.seed });
     await writeExport(trainer, e.card, out, cardFileFor(out));

@@ -8,7 +8,7 @@ import { lastCheckpoint } from '../run-state.js';
 import { buildExport, cardFileFor, writeExport } from '../export.js';
 import { writeReport } from '../report/write.js';
 import { testView } from './evaluate.js';
-import { commandLine, config, defaultModelFile, int, intList, num, StopSignal, type CommonOptions } from './common.js';
+import { commandLine, config, defaultModelFile, int, intList, num, outFile, runName, StopSignal, type CommonOptions } from './common.js';
 
 export interface PipelineOptions extends CommonOptions {
   run?: string;
@@ -26,7 +26,8 @@ export interface PipelineOptions extends CommonOptions {
 export async function pipelineCommand(o: PipelineOptions): Promise<number> {
   const t0 = performance.now();
   const cfg = config(o);
-  const run = o.run ?? `pipeline-${cfg.name}`;
+  const run = runName('run', o.run) ?? `pipeline-${cfg.name}`;
+  const out = outFile('out', o.out ?? defaultModelFile(cfg.name));
   const seed = int('seed', o.seed)!;
   const threads = int('threads', o.threads, 1);
   const subset = int('subset', o.subset, 1);
@@ -49,7 +50,6 @@ export async function pipelineCommand(o: PipelineOptions): Promise<number> {
     phases.push(ft.meta);
     try {
       const test = await testView('mnist', o.dataDir);
-      const out = o.out ?? defaultModelFile(cfg.name);
       const tExport = performance.now();
       const e = await buildExport({ trainer: ft.trainer, arch: toArch(cfg), name: `onnx-digits-${cfg.name}`, configName: cfg.name, configSha: ft.meta.configSha,
         phases, test, command: commandLine(), pipelineSeconds: (performance.now() - t0) / 1000, seed });

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { trainPhase } from '../train-loop.js';
 import { writeReport } from '../report/write.js';
-import { commandLine, config, int, intList, num, StopSignal, type CommonOptions } from './common.js';
+import { commandLine, config, int, intList, num, runName, StopSignal, type CommonOptions } from './common.js';
 import type { Phase } from '../run-state.js';
 
 export interface TrainCommandOptions extends CommonOptions {
@@ -20,7 +20,7 @@ export interface TrainCommandOptions extends CommonOptions {
 
 export async function trainCommand(phase: Phase, o: TrainCommandOptions): Promise<number> {
   const cfg = config(o);
-  const run = o.run ?? `${cfg.name}-${phase}`;
+  const run = runName('run', o.run) ?? `${cfg.name}-${phase}`;
   const stop = new StopSignal();
   const t0 = performance.now();
   try {

@@ -24,6 +24,11 @@ const pct = (v: number | null | undefined) => (v === null || v === undefined ? '
 
 export const MISCLASSIFIED_SHOWN = 64;
 
+/** A duration for the summary: seconds below a minute (an evaluation takes seconds), minutes above. */
+export function formatDuration(seconds: number): string {
+  return seconds < 59.95 ? `${seconds.toFixed(1)} s` : `${(seconds / 60).toFixed(1)} min`;
+}
+
 export async function writeReport(dir: string, r: RunReport): Promise<string[]> {
   const written: string[] = [];
   const put = (name: string, bytes: Uint8Array | string) => { writeFileAtomic(join(dir, name), bytes); written.push(join(dir, name)); };
@@ -58,13 +63,13 @@ export async function writeReport(dir: string, r: RunReport): Promise<string[]> 
 
 function summaryMarkdown(r: RunReport): string {
   const lines = [`# ${r.title}`, '', `Command: \`${r.command}\``, ''];
-  if (r.wallSeconds !== undefined) lines.push(`Wall time: ${(r.wallSeconds / 60).toFixed(1)} min`, '');
+  if (r.wallSeconds !== undefined) lines.push(`Wall time: ${formatDuration(r.wallSeconds)}`, '');
   for (const p of r.phases) {
     const last = p.history.at(-1);
     lines.push(`## ${p.phase} on ${p.data}`, '',
       `- train: ${p.trainView}; validation: ${p.valView}`,
       `- ${p.epochs} epochs, max lr ${p.maxLr}${p.freezeBackbone ? ', backbone frozen' : ''}${p.from ? `, initialised from ${p.from}` : ''}`,
-      `- training time ${(p.trainSeconds / 60).toFixed(1)} min, ${last ? Math.round(last.imagesPerSec) : '–'} img/s (last epoch)`,
+      `- training time ${formatDuration(p.trainSeconds)}, ${last ? Math.round(last.imagesPerSec) : '–'} img/s (last epoch)`,
       ...(p.bnRecalibration ? [`- batch-norm statistics re-estimated on ${p.bnRecalibration.batches} un-augmented training batches after the last epoch: validation ${pct(p.bnRecalibration.before.valAcc)} (loss ${p.bnRecalibration.before.valLoss?.toFixed(4) ?? '–'}) → ${pct(p.bnRecalibration.after.valAcc)} (loss ${p.bnRecalibration.after.valLoss?.toFixed(4) ?? '–'})`] : []),
       `- final validation accuracy ${pct(finalValidation(p).valAcc)} (loss ${finalValidation(p).valLoss?.toFixed(4) ?? '–'})`, '',
       '| epoch | lr | train loss | train acc | val loss | val acc | img/s | s |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
