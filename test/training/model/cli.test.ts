@@ -93,3 +93,47 @@ t.test('SIGKILL at random moments never leaves a corrupt checkpoint and loses at
   t.same(fin.history.map((h) => h.epoch), Array.from({ length: E }, (_, i) => i + 1));
   t.comment(`files left in the run folder: ${readdirSync(join(root, 'ck/kill')).join(', ')}`);
 });
+
+// `npm run train` runs its script through sh; the script execs node so that npm's forwarded
+// SIGTERM reaches the trainer (not a shell that dies and leaves the trainer orphaned).
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+t.test('SIGTERM to `npm run train` reaches the trainer: checkpoint saved, exit 130, nothing left running', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'cli-term-'));
+  // its own process group, so that the test can tell whether anything of the run outlives npm
+  const npm = spawn('npm', ['run', 'train', '--', ...trainArgs(root, 'term', 30)], { cwd: repo, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const pgid = npm.pid!;
+  t.teardown(() => { if (groupAlive(pgid)) process.kill(-pgid, 'SIGKILL'); });
+  let out = '';
+  npm.stdout!.on('data', (d) => (out += d));
+  npm.stderr!.on('data', (d) => (out += d));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => npm.on('exit', (code, signal) => res({ code, signal })));
+  t.ok(await waitFor(() => /term pretrain epoch 1\/30/.test(out), 120_000), 'first epoch finished');
+  process.kill(npm.pid!, 'SIGTERM'); // npm only, as a supervisor would
+  const { code, signal } = await done;
+  t.same({ code, signal }, { code: 130, signal: null }, 'npm exits with the trainer\'s status 130');
+  t.match(out, /SIGTERM: saving a checkpoint after the current step/);
+  t.match(out, /term: interrupted at epoch \d+, batch \d+\/10; checkpoint .*last\.ckpt \(resume with --resume\)/);
+  t.ok(await waitFor(() => !groupAlive(pgid), 5_000), 'no process of the run is left (no orphaned trainer)');
+  const meta = loadCheckpoint<CheckpointMeta>(join(root, 'ck/term/last.ckpt')).meta;
+  t.notOk(meta.complete, 'the checkpoint is the interrupted one');
+  t.ok(meta.epoch >= 1 && meta.epoch < 30, `saved at epoch ${meta.epoch}, batch ${meta.batch}`);
+});
+
+t.test('`npm run train -- …` passes the arguments through to the CLI', async (t) => {
+  const help = spawnSync('npm', ['run', 'train', '--', 'pretrain', '--help'], { cwd: repo, encoding: 'utf8' });
+  t.equal(help.status, 0, help.stderr);
+  t.match(help.stdout, /Usage: train pretrain \[options\]/);
+  t.match(help.stdout, /--resume\s+continue the run from checkpoints\/<run>\/last\.ckpt/);
+  // an argument with a space arrives as one argument
+  const bad = spawnSync('npm', ['run', 'train', '--', 'pretrain', '--run', 'two words'], { cwd: repo, encoding: 'utf8' });
+  t.equal(bad.status, 2, bad.stderr);
+  t.match(bad.stderr, /^error: --run "two words": a run name is letters, digits/m);
+});
