@@ -6,7 +6,7 @@ import type { Config } from './config.js';
 import type { ModelSession } from './inference/model-session.js';
 import { createMetrics } from './metrics.js';
 import { ModelHost, openModelSession } from './model-host.js';
-import { clientErrorHandler, frameworkErrors, trackRequests } from './plugins/client-errors.js';
+import { clientErrorHandler, frameworkErrors, refuseHandedOver, trackRequests } from './plugins/client-errors.js';
 import errorsPlugin from './plugins/errors.js';
 import metricsPlugin from './plugins/metrics.js';
 import metaRoutes from './routes/meta.js';
@@ -41,7 +41,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       const sent = req.headers['x-request-id'];
       return typeof sent === 'string' && CLIENT_REQUEST_ID.test(sent) ? sent : crypto.randomUUID();
     },
-    // Errors before any route runs, in our error shape too (plugins/client-errors.ts).
+    // Socket-level and framework errors, in our error shape too, each counted and logged once (plugins/client-errors.ts).
     clientErrorHandler,
     frameworkErrors,
     // Node's whole-request deadline is only the backstop: a stalled body gets our own 504 at
@@ -59,8 +59,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
   // Headers that have not arrived by REQUEST_TIMEOUT_MS get their 408 then (not at the backstop).
   app.server.headersTimeout = config.REQUEST_TIMEOUT_MS;
-  // So socket-level errors inside a routed request are left to that request (plugins/client-errors.ts).
+  // So socket-level errors inside a routed request are left to that request (plugins/client-errors.ts),
+  // which answers them itself: at once (first onRequest hook), or before its body is read.
   trackRequests(app.server);
+  app.addHook('onRequest', refuseHandedOver);
+  app.addHook('preParsing', refuseHandedOver);
 
   const metrics = createMetrics(config.BATCH_MAX_SIZE);
   const host = new ModelHost(config, metrics, app.log, deps.openSession ?? (() => openModelSession(config, app.log)));

@@ -79,8 +79,8 @@ export default async function predictRoutes(app: FastifyInstance): Promise<void>
         ? new AppError('timeout', `the request body did not arrive within ${config.REQUEST_TIMEOUT_MS} ms`, { clientFault: true })
         : new AppError('timeout', `the request took longer than ${config.REQUEST_TIMEOUT_MS} ms`);
       ctl.abort(err);
-      // Still receiving the body: no handler runs yet to notice the abort (Node checks its own
-      // requestTimeout only every 30 s), so answer here and drop the half-read connection.
+      // Still receiving the body: no handler runs yet to notice the abort (Node's own
+      // requestTimeout is only a backstop, 1 s later), so answer here and drop the half-read connection.
       if (reading && !reply.sent) {
         endReading();
         reply.raw.once('finish', () => request.raw.destroy());

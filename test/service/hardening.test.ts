@@ -123,8 +123,8 @@ t.test('errors before routing come back in our error shape with an X-Request-Id'
 t.test('headers that never finish: Node\'s request timeout is answered 408 request_timeout in our shape', async (t) => {
   const app = await build(t);
   const port = await listen(app);
-  // Node reports it as a clientError ERR_HTTP_REQUEST_TIMEOUT, but only from its 30-s connection
-  // check; raise that same event on the real server-side socket of a stalled client instead.
+  // Node reports it as a clientError ERR_HTTP_REQUEST_TIMEOUT from its connection sweep; raise
+  // that same event on the real server-side socket of a stalled client, without the wait.
   const serverSide = new Promise<Socket>((r) => app.server.once('connection', r));
   const client = connect(port, '127.0.0.1');
   client.on('error', () => undefined);
@@ -375,4 +375,159 @@ t.test('an upload the client stalls: 504 and closed, logged at info; a service-s
     'stalled uploads at info, the slow inference at error');
   t.same(lines.filter((l) => Number(l.level) >= 40 && l !== done[2]).map((l) => l.msg), [], 'nothing else at warn or error');
   t.same(rejectionLines(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()), ['rejections_total{reason="timeout"} 3'], 'each counted once, as timeout');
+});
+
+/** Lines of the log about one request id. */
+const linesOf = (lines: Array<Record<string, unknown>>, id: string) => lines.filter((l) => l.reqId === id);
+
+t.test('a malformed chunked body inside a routed request: one 400 under the request\'s own id, counted and logged once', async (t) => {
+  // Node reports the bad chunk as a socket parse error (clientError) while the request it belongs
+  // to is already routed and reading its body: the request owns it. LOG_LEVEL debug: every line shows.
+  const sink = logSink();
+  const app = await build(t, { LOG_LEVEL: 'debug' }, { logStream: sink.stream });
+  const port = await listen(app);
+  const mp = multipartBody(imageParts([png]));
+  const chunk = (b: Buffer) => `${b.length.toString(16)}\r\n${b.toString('latin1')}\r\n`;
+  const head = (url: string, contentType: string, id: string) =>
+    `POST ${url} HTTP/1.1\r\nHost: x\r\nX-Request-Id: ${id}\r\nContent-Type: ${contentType}\r\nTransfer-Encoding: chunked\r\n\r\n`;
+  const run = Math.random().toString(36).slice(2, 8);
+  const cases = [
+    // the bad chunk in the same packet as the headers: no body reader has started yet
+    { name: 'raw png, at once', id: `at-once-${run}`, first: head('/predict', 'image/png', `at-once-${run}`) + 'ZZZ\r\n' },
+    { name: 'json, at once', id: `json-${run}`, first: head('/predict', 'application/json', `json-${run}`) + 'ZZZ\r\n' },
+    { name: 'unknown route, at once', id: `nope-${run}`, first: head('/nope', 'application/json', `nope-${run}`) + 'ZZZ\r\n' },
+    // the bad chunk after part of the body: the body reader (Fastify's, busboy) is mid-way
+    { name: 'raw png, mid-body', id: `mid-raw-${run}`, first: head('/predict', 'image/png', `mid-raw-${run}`) + chunk(png.subarray(0, 40)), later: 'ZZZ\r\n' },
+    { name: 'multipart, mid-body', id: `mid-mp-${run}`, first: head('/predict', mp.contentType, `mid-mp-${run}`) + chunk(mp.body.subarray(0, 200)), later: 'ZZZ\r\n' },
+  ];
+  for (const c of cases) {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    let reply = '';
+    socket.setEncoding('latin1').on('data', (d: string) => { reply += d; });
+    const closed = new Promise<void>((resolve, reject) => {
+      socket.on('close', () => resolve());
+      socket.setTimeout(10_000, () => { socket.destroy(); reject(new Error(`${c.name}: the server never closed; got ${JSON.stringify(reply)}`)); });
+    });
+    socket.write(c.first, 'latin1');
+    if (c.later) {
+      await new Promise((r) => setTimeout(r, 50)); // the server is reading the body now
+      socket.write(c.later);
+    }
+    await closed;
+    const r = parseRaw(reply);
+    t.equal(r.status, 400, `${c.name}: 400`);
+    t.equal(isOurError(r.body), '', `${c.name}: our error shape`);
+    t.equal((r.body as { error: { code: string } }).error.code, 'invalid_request', `${c.name}: invalid_request`);
+    t.match((r.body as { error: { message: string } }).error.message, /malformed HTTP request \(HPE_/, `${c.name}: says what is wrong`);
+    t.equal(r.headers['x-request-id'], c.id, `${c.name}: under the request's own id`);
+    t.equal(reply.match(/HTTP\/1\.1 /g)?.length, 1, `${c.name}: one answer`);
+  }
+  await new Promise((r) => setTimeout(r, 50)); // room for late lines
+  const lines = sink.lines();
+  for (const c of cases) {
+    const mine = linesOf(lines, c.id).filter((l) => l.msg !== 'starting multipart parsing');
+    t.same(mine.map((l) => [l.msg, l.level, l.statusCode, l.code]), [['request completed', 30, 400, 'invalid_request']], `${c.name}: one request line, at info`);
+  }
+  t.same(lines.filter((l) => l.msg === 'request aborted by the client' || l.msg === 'client error before routing').map((l) => l.msg), [],
+    'not also an abort or a client error of another id');
+  t.same(rejectionLines(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()),
+    [`rejections_total{reason="invalid_request"} ${cases.length}`], 'counted once each, as invalid_request only');
+});
+
+/** A raw socket to the server: write to it, read what came back, wait for the server to close it. */
+function rawSocket(port: number) {
+  const socket = connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  let reply = '';
+  socket.setEncoding('latin1').on('data', (d: string) => { reply += d; });
+  const closed = new Promise<void>((resolve, reject) => {
+    socket.on('close', () => resolve());
+    socket.setTimeout(10_000, () => { socket.destroy(); reject(new Error(`the server never closed; got ${JSON.stringify(reply)}`)); });
+  });
+  return { socket, closed, reply: () => reply };
+}
+
+t.test('malformed bytes after a request that is answered, or complete, leave that request its one outcome', async (t) => {
+  const sink = logSink();
+  const key = 'right-key-' + Math.random().toString(36).slice(2);
+  const app = await build(t, { LOG_LEVEL: 'debug', API_KEY: key }, { logStream: sink.stream });
+  const port = await listen(app);
+  const run = Math.random().toString(36).slice(2, 8);
+  const outcome = (id: string) => linesOf(sink.lines(), id).filter((l) => l.msg === 'request completed').map((l) => [l.statusCode, l.code ?? null]);
+  const responses = (reply: string) => [...reply.matchAll(/HTTP\/1\.1 (\d+)[^]*?x-request-id: ([^\r]+)/gi)].map((m) => [Number(m[1]), m[2]]);
+
+  // 1. refused by its headers (wrong key), the bad chunk right behind them: the 401 is its answer
+  const refused = rawSocket(port);
+  refused.socket.write(`POST /predict HTTP/1.1\r\nHost: x\r\nX-Request-Id: refused-${run}\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\n`);
+  await refused.closed;
+  t.same(responses(refused.reply()), [[401, `refused-${run}`]], 'refused: one answer, the 401');
+  // 2. answered without its body being read (GET /healthz), then a bad chunk: the 200 stands
+  const ignored = rawSocket(port);
+  ignored.socket.write(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: ignored-${run}\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n`);
+  for (let i = 0; i < 400 && !ignored.reply().includes('\r\n\r\n'); i++) await new Promise((r) => setTimeout(r, 5));
+  ignored.socket.write('ZZZ\r\n');
+  await ignored.closed;
+  t.same(responses(ignored.reply()), [[200, `ignored-${run}`]], 'answered: one answer, the 200; then the connection is closed');
+  // 3. a whole request, then garbage pipelined behind it while it is being worked on: it is answered,
+  //    then the garbage gets its 400, and only the garbage counts as invalid_request
+  const pipelined = rawSocket(port);
+  pipelined.socket.write(Buffer.concat([
+    Buffer.from(`POST /predict HTTP/1.1\r\nHost: x\r\nX-Request-Id: whole-${run}\r\nAuthorization: Bearer ${key}\r\nContent-Type: image/png\r\nContent-Length: ${png.length}\r\n\r\n`),
+    png,
+    Buffer.from('HELLO THERE\r\n\r\n'),
+  ]));
+  await pipelined.closed;
+  const answers = responses(pipelined.reply());
+  t.same(answers.map(([status]) => status), [200, 400], 'pipelined: the request is answered, then the garbage');
+  t.equal(answers[0][1], `whole-${run}`);
+  await new Promise((r) => setTimeout(r, 50));
+  t.same(outcome(`refused-${run}`), [[401, 'unauthorized']], 'refused: one request line');
+  t.same(outcome(`ignored-${run}`), [[200, null]], 'answered: one request line');
+  t.same(outcome(`whole-${run}`), [[200, null]], 'pipelined: one request line for the request');
+  t.same(sink.lines().filter((l) => l.msg === 'request aborted by the client').map((l) => l.reqId), [], 'no request taken for a client abort');
+  t.same(sink.lines().filter((l) => l.msg === 'client error before routing').map((l) => l.code), ['invalid_request'], 'the garbage: one client error before routing');
+  t.same(rejectionLines(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).sort(),
+    ['rejections_total{reason="invalid_request"} 1', 'rejections_total{reason="unauthorized"} 1'], 'one count each: the refusal, the garbage');
+});
+
+t.test('Node\'s request-timeout backstop inside a routed request (a body dribbling in off /predict): one 408 under its own id', async (t) => {
+  // /predict answers its own 504 at REQUEST_TIMEOUT_MS; any other route is left to Node's
+  // requestTimeout (1 s later), which Node reports on the socket, like a parse error.
+  const sink = logSink();
+  const app = await build(t, { LOG_LEVEL: 'debug', REQUEST_TIMEOUT_MS: 300 }, { logStream: sink.stream });
+  const port = await listen(app);
+  const id = `dribble-${Math.random().toString(36).slice(2, 8)}`;
+  const up = rawSocket(port);
+  up.socket.write(`POST /v1/models HTTP/1.1\r\nHost: x\r\nX-Request-Id: ${id}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n`);
+  const drip = setInterval(() => { if (!up.socket.destroyed) up.socket.write('1\r\n \r\n'); }, 50);
+  t.teardown(() => clearInterval(drip));
+  await up.closed;
+  clearInterval(drip);
+  const r = parseRaw(up.reply());
+  t.equal(r.status, 408);
+  t.equal((r.body as { error: { code: string } }).error.code, 'request_timeout');
+  t.equal(r.headers['x-request-id'], id, 'under the request\'s own id');
+  await new Promise((r) => setTimeout(r, 50));
+  t.same(linesOf(sink.lines(), id).map((l) => [l.msg, l.level, l.statusCode, l.code]), [['request completed', 30, 408, 'request_timeout']], 'one request line, at info');
+  t.same(sink.lines().filter((l) => l.msg === 'request aborted by the client' || l.msg === 'client error before routing').map((l) => l.msg), [], 'nothing else');
+  t.same(rejectionLines(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()), ['rejections_total{reason="request_timeout"} 1'], 'counted once');
+});
+
+t.test('an undecodable URL is counted and logged once, at info, like other refusals', async (t) => {
+  const sink = logSink();
+  const app = await build(t, { LOG_LEVEL: 'info' }, { logStream: sink.stream });
+  const port = await listen(app);
+  const id = `bad-url-${Math.random().toString(36).slice(2, 8)}`;
+  const r = parseRaw(await rawExchange(port, [`GET /%E0%A4%A HTTP/1.1\r\nHost: x\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n`]));
+  t.equal(r.status, 400);
+  t.equal((r.body as { error: { code: string } }).error.code, 'invalid_request');
+  t.equal(r.headers['x-request-id'], id);
+  await new Promise((r) => setTimeout(r, 50));
+  const mine = linesOf(sink.lines(), id);
+  t.same(mine.map((l) => [l.msg, l.level, l.statusCode, l.code, l.route]), [['request completed', 30, 400, 'invalid_request', 'unmatched']], 'one request line, at info');
+  t.type(mine[0]?.responseTimeMs, 'number');
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  t.same(rejectionLines(metrics), ['rejections_total{reason="invalid_request"} 1'], 'counted once');
+  t.match(metrics, /http_request_duration_seconds_count\{method="GET",route="unmatched",status_code="400"\} 1/, 'in the request duration histogram');
 });
