@@ -53,7 +53,7 @@ export function describeModel(bytes: Uint8Array): ModelDescription {
     throw new ModelFileError(`not an ONNX model: ${(e as Error).message}`);
   }
   const graph = model.graph;
-  if (!graph) throw new ModelFileError('ONNX model has no graph');
+  if (!graph) throw new ModelFileError('not an ONNX model: it has no graph');
   const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
   const inputs = (graph.input ?? []).filter((i) => !initializers.has(i.name)).map(tensorInfo);
   const outputs = (graph.output ?? []).map(tensorInfo);

@@ -82,7 +82,8 @@ export function parseRunConfig(text: string, source: string): RunConfig {
   try {
     raw = parseYaml(text);
   } catch (e) {
-    throw new ConfigError(`${source}: not valid YAML: ${(e as Error).message}`);
+    // the yaml package appends a multi-line code frame; its first line names the problem and position
+    throw new ConfigError(`${source}: not valid YAML: ${(e as Error).message.split('\n')[0]!.trim()}`);
   }
   const r = runConfigSchema.safeParse(raw);
   if (!r.success) {

@@ -71,6 +71,7 @@ t.test('config errors name the source and the field', async (t) => {
   t.throws(() => parseRunConfig(good.replace('maxParams: 10000', 'maxParams: 5000'), 'x.yaml'), { message: /9930 parameters exceed limits\.maxParams 5000/ });
   t.throws(() => parseRunConfig(good.replace('k: 3, dilation: 2', 'k: 4, dilation: 2'), 'x.yaml'), { message: /kernel size 4 must be odd/ });
   t.throws(() => parseRunConfig('name: [', 'x.yaml'), { message: /not valid YAML/ });
+  t.throws(() => parseRunConfig(good.replace('headDropout: 0.1', 'headDropout: [0.1'), 'x.yaml'), { message: /^x\.yaml: not valid YAML: [^\n]+$/ }, 'one line: no code frame');
   t.throws(() => loadRunConfig('nope'), ConfigError);
   t.throws(() => loadRunConfig('nope'), { message: /named configs: default, tiny/ });
   const ft = 'finetune: { data: mnist, epochs: 10, maxLr: 0.006 }';
