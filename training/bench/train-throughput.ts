@@ -1,6 +1,7 @@
 // Training throughput of the engine: images/s of full train steps (forward, backward, AdamW
-// update) at a fixed batch on the default architecture (or --arch-json FILE).
-// Usage: npm run bench:train -- [--batch 128] [--threads 2] [--steps 20] [--warmup 3] [--profile PREFIX]
+// update) at a fixed batch on issue #2's reference architecture, a run config's (--config NAME|YAML),
+// or any ArchConfig (--arch-json FILE).
+// Usage: npm run bench:train -- [--config default] [--batch 128] [--threads 2] [--steps 20] [--warmup 3] [--profile PREFIX]
 import { cpus, loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -8,6 +9,7 @@ import { DEFAULT_ARCH, type ArchConfig } from '../nn/arch.js';
 import { Rng } from '../nn/rng.js';
 import { forwardMacsPerImage } from '../runner/cost.js';
 import { Trainer } from '../runner/trainer.js';
+import { loadRunConfig, toArch } from '../model/config.js';
 
 const { values } = parseArgs({
   options: {
@@ -16,6 +18,7 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '3' },
     'arch-json': { type: 'string' },
+    config: { type: 'string' },
     profile: { type: 'string' },
   },
 });
@@ -28,7 +31,9 @@ const batch = int('batch', values.batch);
 const threads = int('threads', values.threads);
 const steps = int('steps', values.steps);
 const warmup = int('warmup', values.warmup);
-const arch: ArchConfig = values['arch-json'] ? JSON.parse(readFileSync(values['arch-json'], 'utf8')) as ArchConfig : DEFAULT_ARCH;
+if (values['arch-json'] && values.config) throw new Error('give --arch-json or --config, not both');
+const arch: ArchConfig = values['arch-json'] ? JSON.parse(readFileSync(values['arch-json'], 'utf8')) as ArchConfig
+  : values.config ? toArch(loadRunConfig(values.config)) : DEFAULT_ARCH;
 
 const rng = new Rng(1);
 const x = rng.fill(batch * 784, (r) => r.uniform());

@@ -20,22 +20,17 @@ export function epochOrder(view: DataView, seed: number, epoch: number): Uint32A
   return new Rng(deriveSeed(seed, epoch, 0x5fff)).permutation(view.indices.length);
 }
 
-/**
- * Yield the batches of `epoch`, starting at batch `from` (for resume). Two sets of buffers take
- * turns, so a yielded batch stays intact while the next one is drawn: the train loop augments
- * batch b+1 on the main thread while onnxruntime still reads batch b in its own threads.
- */
+/** Yield the batches of `epoch`, starting at batch `from` (for resume). Buffers are reused. */
 export function* epochBatches(view: DataView, batchSize: number, seed: number, epoch: number,
   augment: Augmenter | null, from = 0): Generator<Batch> {
   const order = epochOrder(view, seed, epoch);
   const total = batchesPerEpoch(view, batchSize);
   if (total === 0) throw new Error(`${view.label}: ${view.indices.length} images is fewer than one batch of ${batchSize}`);
   const raw = new Float32Array(batchSize * PIXELS);
-  const buffers = [0, 1].map(() => ({ x: new Float32Array(batchSize * PIXELS), y: new Int32Array(batchSize) }));
+  const x = augment ? new Float32Array(batchSize * PIXELS) : raw;
+  const y = new Int32Array(batchSize);
   for (let b = from; b < total; b++) {
-    const { x, y } = buffers[b % 2]!;
-    // augmentation reads the gathered images from scratch and writes this turn's x
-    gatherBatch(view, order, b * batchSize, batchSize, augment ? raw : x, y);
+    gatherBatch(view, order, b * batchSize, batchSize, raw, y);
     if (augment) augment.apply(raw, batchSize, x, new Rng(deriveSeed(seed, epoch, b, 0xa06)));
     yield { index: b, x, y };
   }

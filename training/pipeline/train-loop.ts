@@ -157,15 +157,9 @@ export async function trainPhase(o: TrainPhaseOptions): Promise<TrainPhaseResult
     const e = meta.epoch;
     const bar = epochProgress(`${o.phase} ${e + 1}/${epochs}`, perEpoch, meta.batch, o.progress ?? true);
     let t0 = performance.now();
-    const batches = epochBatches(train, B, o.seed, e, augment, meta.batch);
-    for (let next = batches.next(); !next.done;) {
-      const b = next.value;
+    for (const b of epochBatches(train, B, o.seed, e, augment, meta.batch)) {
       const lr = lrAt(e * perEpoch + b.index, totalSteps, maxLr, cfg.train.schedule);
-      const step = trainer.trainStep(b.x, b.y, lr);
-      // Augment the next batch on the main thread while onnxruntime runs this step in its own
-      // threads (epochBatches alternates buffers, so batch b is not overwritten meanwhile).
-      next = batches.next();
-      const r = await step;
+      const r = await trainer.trainStep(b.x, b.y, lr);
       if (!Number.isFinite(r.loss)) throw new Error(`${o.run}: loss became ${r.loss} at epoch ${e + 1} batch ${b.index} (lr ${lr}); lower maxLr`);
       const p = meta.partial;
       p.lossSum += r.loss * B; p.correct += r.correct; p.seen += B;
